@@ -1,0 +1,1 @@
+"""Model pipeline: corpus, tokenizer, BERT, training, export and the decoding engine."""

@@ -1,0 +1,177 @@
+"""One candidate poem being decoded: its tokens, its constraints, and line-level backtracking."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.engine.meter import column_tone, key_of_line, meter_columns, next_key, rhyme_lines, template
+from model.engine.plan import Plan
+from model.engine.prosody import PING, ZE, VocabProsody, level_groups
+from model.engine.sampler import SamplingParams, choose
+from model.engine.types import PoemRequest
+from model.forms import punctuation_after
+from model.tokenizer import CharTokenizer
+
+MAX_LINE_ATTEMPTS = 8  # retries of one line before its constraints are relaxed
+MIN_ALLOWED_MASS = 1e-4  # below this the model finds every allowed character implausible: retry the line
+
+
+@dataclass
+class Shared:
+    """Per-engine tables every candidate reads."""
+
+    tokenizer: CharTokenizer
+    prosody: VocabProsody
+    han: np.ndarray  # tokens that may stand in a line
+
+
+class Candidate:
+    """Tokens = prefix + poem so far; `fed` of them are in the KV cache (row `row`)."""
+
+    def __init__(self, shared: Shared, request: PoemRequest, plan: Plan, seed: int, index: int):
+        self.shared, self.request, self.plan, self.index = shared, request, plan, index
+        self.form = plan.form
+        self.width = plan.form.chars_per_line
+        self.rng = np.random.default_rng([seed, index])
+        self.params = SamplingParams(request.temperature, request.top_k, request.top_p, request.repetition_penalty)
+        self.rhymes = rhyme_lines(self.form.lines, request.rhyme_first_line)
+        self.first_key = self.rng.choice([PING, ZE]) if request.strict_meter else None
+        self.tokens = shared.tokenizer.prefix(self.form.name, plan.keywords)
+        self.poem_start = len(self.tokens)
+        self.logprobs: list[float | None] = [None] * self.poem_start
+        self.attempts = [0] * self.form.lines
+        self.fed = 0
+        self.row = -1
+        self._append_forced()
+
+    # -- where we are ---------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return len(self.tokens) - self.poem_start == self.form.tokens
+
+    def text(self) -> str:
+        """The poem so far, with the user's own characters where the model saw [UNK]."""
+        chars = [self.shared.tokenizer.tokens[t] for t in self.tokens[self.poem_start:]]
+        for (line, column), char in self.plan.forced.items():
+            index = line * (self.width + 1) + column
+            if index < len(chars):
+                chars[index] = char
+        return "".join(chars)
+
+    def lines(self) -> list[str]:
+        text = self.text()
+        return [text[i:i + self.width] for i in range(0, len(text), self.width + 1)]
+
+    def _cell(self) -> tuple[int, int]:
+        return divmod(len(self.tokens) - self.poem_start, self.width + 1)
+
+    def next_input(self) -> tuple[int, int]:
+        """The token to feed now and its position."""
+        return self.tokens[self.fed], self.fed
+
+    # -- decoding -------------------------------------------------------------------
+    def advance(self, logits: np.ndarray) -> None:
+        """Take the logits after feeding tokens[fed]; choose the next token when it is ours to choose."""
+        self.fed += 1
+        if self.fed < len(self.tokens) or self.done:
+            return
+        line, column = self._cell()
+        relaxed = self.attempts[line] >= MAX_LINE_ATTEMPTS
+        allowed = self._allowed(line, column, relaxed)
+        choice = choose(logits, allowed, self._used(), self.params, self.rng)
+        if choice is None or (choice.allowed_mass < MIN_ALLOWED_MASS and not relaxed):
+            return self._retry_line(line)
+        self.tokens.append(choice.token)
+        self.logprobs.append(choice.logprob)
+        if column == self.width - 1 and not relaxed and not self._line_acceptable(line):
+            return self._retry_line(line)
+        self._append_forced()
+
+    def _append_forced(self) -> None:
+        """Append punctuation and the user's characters up to the next free cell."""
+        ids = self.shared.tokenizer.ids
+        while not self.done:
+            line, column = self._cell()
+            if column == self.width:
+                self.tokens.append(ids[punctuation_after(line)])
+            elif (line, column) in self.plan.forced:
+                self.tokens.append(self.shared.tokenizer.id_of(self.plan.forced[(line, column)]))
+            else:
+                return
+            self.logprobs.append(None)
+
+    def _retry_line(self, line: int) -> None:
+        """Drop the current line back to its start (keeping the user's characters) and sample it again."""
+        self.attempts[line] += 1
+        start = self.poem_start + line * (self.width + 1)
+        del self.tokens[start:], self.logprobs[start:]
+        self._append_forced()
+        self.fed = min(self.fed, len(self.tokens) - 1)
+
+    # -- constraints ----------------------------------------------------------------
+    def _used(self) -> np.ndarray:
+        used = np.zeros(len(self.shared.han), dtype=bool)
+        used[self.tokens[self.poem_start:]] = True
+        return used & self.shared.han
+
+    def _allowed(self, line: int, column: int, relaxed: bool) -> np.ndarray:
+        allowed = self.shared.han.copy()
+        if relaxed:
+            return allowed
+        lines = self.lines()
+        if self.request.no_repeat:
+            counts = np.bincount(self.tokens[self.poem_start:], minlength=len(allowed))
+            allowed &= counts < 2
+        tone = self._required_tone(lines, line, column)
+        if tone:
+            allowed &= self.shared.prosody.tone_mask(tone)
+        elif self.request.meter and column in meter_columns(self.width):
+            allowed &= self.shared.prosody.known_tone  # the character that fixes the line's key
+        if column == self.width - 1 and self.request.rhyme and line in self.rhymes:
+            allowed &= self.shared.prosody.rhyme_mask(self._rhyme_groups(lines, line))
+            for previous in self.rhymes:
+                if previous < line:
+                    allowed[self.shared.tokenizer.id_of(lines[previous][-1])] = False
+        return allowed
+
+    def _required_tone(self, lines: list[str], line: int, column: int) -> str | None:
+        last = column == self.width - 1
+        key = self._line_key(lines, line)
+        if self.request.strict_meter and key:
+            end = PING if line in self.rhymes else ZE
+            return template(self.width, key, end)[column]
+        if self.request.meter and last and line not in self.rhymes:
+            return ZE
+        if self.request.meter and key and column in meter_columns(self.width):
+            return column_tone(key, column)
+        return None
+
+    def _line_key(self, lines: list[str], line: int) -> str | None:
+        """The key tone line `line` must follow: chosen by line 1, then fixed by 粘对."""
+        key = self.first_key or (key_of_line(lines[0], self.width) if lines else None)
+        for index in range(1, line + 1):
+            if key:
+                key = next_key(key, index)
+            elif index < len(lines):
+                key = key_of_line(lines[index], self.width)
+        return key
+
+    def _rhyme_groups(self, lines: list[str], line: int) -> frozenset[str] | None:
+        """Groups the rhyme characters so far share; None before the first one."""
+        groups = None
+        for index in self.rhymes:
+            if index < line:
+                found = level_groups(lines[index][-1])
+                if found:
+                    groups = found if groups is None else (groups & found or groups)
+        return groups
+
+    def _line_acceptable(self, line: int) -> bool:
+        lines = self.lines()
+        return not (self.request.no_repeat and lines[line] in lines[:line])
+
+    def score(self) -> float:
+        """Mean model log-probability of the characters the engine chose."""
+        chosen = [lp for lp in self.logprobs[self.poem_start:] if lp is not None]
+        return sum(chosen) / len(chosen) if chosen else 0.0

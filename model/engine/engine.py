@@ -1,0 +1,190 @@
+"""The engine: requests in, poems out, every live candidate sharing one decode step (continuous batching)."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+import numpy as np
+
+from model.engine.candidate import Candidate, Shared
+from model.engine.check import check_poem
+from model.engine.plan import Plan, plan_request
+from model.engine.prosody import VocabProsody
+from model.engine.runtime import DecoderRuntime
+from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
+                                Poem, PoemRequest, PoemResult, Progress)
+from model.text import is_han
+from model.tokenizer import CharTokenizer
+
+log = logging.getLogger(__name__)
+ProgressCallback = Callable[[Progress], None]
+
+
+class Ticket:
+    """A submitted request: wait on result(), or cancel() to stop its decoding and free its rows."""
+
+    def __init__(self, request: PoemRequest, plan: Plan, candidates: list[Candidate],
+                 on_progress: ProgressCallback | None):
+        self.request, self.plan, self.candidates = request, plan, candidates
+        self.on_progress = on_progress
+        self.future: Future[PoemResult] = Future()
+        self.cancelled = False
+        self.started = time.perf_counter()
+        self.shown = [""] * len(candidates)
+
+    def result(self, timeout: float | None = None) -> PoemResult:
+        """The finished poems; raises TimeoutError, CancelledError or the request's error."""
+        return self.future.result(timeout)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def report_progress(self) -> None:
+        if self.on_progress is None:
+            return
+        for candidate in self.candidates:
+            text = candidate.text()
+            if text != self.shown[candidate.index]:
+                self.shown[candidate.index] = text
+                self.on_progress(Progress(candidate.index, text))
+
+
+class Engine:
+    """Loads the OpenVINO IR once and decodes every request's candidates in one shared batch."""
+
+    def __init__(self, model_dir: Path, max_batch: int = 64, max_queue: int = 256, threads: int = 0,
+                 precision: str = "f32"):
+        model_dir = Path(model_dir)
+        self.tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        self.model_name = config.get("poet_model_name", model_dir.name)
+        self.model_version = config.get("poet_model_version", "dev")
+        self.max_batch, self.max_queue = max(max_batch, MAX_CANDIDATES), max_queue
+        self.runtime = DecoderRuntime(model_dir / "openvino" / "decoder.xml", self.max_batch,
+                                      config["max_position_embeddings"], threads, precision)
+        han = np.array([is_han(token) for token in self.tokenizer.tokens])
+        self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han)
+        self.waiting: deque[Ticket] = deque()
+        self.live: list[Candidate] = []
+        self.owner: dict[int, Ticket] = {}  # id(candidate) -> its ticket
+        self.wakeup = threading.Condition()
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, name="poet-engine", daemon=True)
+        self.thread.start()
+
+    # -- public API -----------------------------------------------------------------
+    def submit(self, request: PoemRequest, on_progress: ProgressCallback | None = None) -> Ticket:
+        """Queue a request; raises PoetryError for bad input and OverloadedError when the queue is full."""
+        plan = plan_request(request, self.tokenizer)
+        seed = request.seed if request.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
+        candidates = [Candidate(self.shared, request, plan, seed, i) for i in range(request.n)]
+        ticket = Ticket(request, plan, candidates, on_progress)
+        with self.wakeup:
+            if not self.running:
+                raise OverloadedError("引擎正在关闭 / the engine is shutting down")
+            if len(self.waiting) >= self.max_queue:
+                raise OverloadedError("队列已满，请稍后再试 / the queue is full, try again later")
+            self.waiting.append(ticket)
+            self.wakeup.notify()
+        return ticket
+
+    def generate(self, request: PoemRequest, timeout: float | None = None) -> PoemResult:
+        """Submit and wait for the poems."""
+        ticket = self.submit(request)
+        try:
+            return ticket.result(timeout)
+        except TimeoutError:
+            ticket.cancel()
+            raise
+
+    def info(self) -> dict:
+        return {"model_name": self.model_name, "model_version": self.model_version,
+                "vocab_size": len(self.tokenizer), "forms": list(FORM_NAMES), "modes": list(MODES),
+                "max_candidates": MAX_CANDIDATES, "max_text": MAX_TEXT,
+                "max_batch": self.max_batch, "max_queue": self.max_queue}
+
+    def close(self) -> None:
+        """Stop the decode thread; requests still queued or running are cancelled."""
+        with self.wakeup:
+            self.running = False
+            self.wakeup.notify()
+        self.thread.join()
+
+    # -- the decode loop ------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self.wakeup:
+                while self.running and not self.live and not self.waiting:
+                    self.wakeup.wait()
+                if not self.running:
+                    break
+                self._admit()
+            self._drop_cancelled()
+            if self.live:
+                self._step()
+        for ticket in list(self.waiting) + list({id(t): t for t in self.owner.values()}.values()):
+            ticket.future.set_exception(CancelledError("引擎已关闭 / the engine was shut down"))
+
+    def _admit(self) -> None:
+        """Move waiting requests into the batch while all their candidates fit."""
+        while self.waiting and len(self.live) + len(self.waiting[0].candidates) <= self.max_batch:
+            ticket = self.waiting.popleft()
+            if ticket.cancelled:
+                ticket.future.set_exception(CancelledError("请求已取消 / the request was cancelled"))
+                continue
+            for candidate in ticket.candidates:
+                candidate.row = len(self.live)
+                self.live.append(candidate)
+                self.owner[id(candidate)] = ticket
+
+    def _step(self) -> None:
+        inputs = np.array([c.next_input() for c in self.live])
+        logits = self.runtime.step(inputs[:, 0], inputs[:, 1])
+        touched: dict[int, Ticket] = {}
+        for candidate, row_logits in zip(self.live, logits):
+            candidate.advance(row_logits)
+            touched[id(self.owner[id(candidate)])] = self.owner[id(candidate)]
+        for ticket in touched.values():
+            ticket.report_progress()
+            if all(c.done for c in ticket.candidates):
+                self._release(ticket)
+                ticket.future.set_result(self._result(ticket))
+
+    def _drop_cancelled(self) -> None:
+        for ticket in {id(self.owner[id(c)]): self.owner[id(c)] for c in self.live}.values():
+            if ticket.cancelled:
+                self._release(ticket)
+                ticket.future.set_exception(CancelledError("请求已取消 / the request was cancelled"))
+
+    def _release(self, ticket: Ticket) -> None:
+        """Take a ticket's candidates out of the batch, moving the last rows into their places."""
+        for candidate in ticket.candidates:
+            if id(candidate) not in self.owner:
+                continue
+            last = self.live.pop()
+            if last is not candidate:
+                self.runtime.move_row(last.row, candidate.row)
+                last.row = candidate.row
+                self.live[candidate.row] = last
+            del self.owner[id(candidate)]
+
+    def _result(self, ticket: Ticket) -> PoemResult:
+        request, form = ticket.request, ticket.plan.form
+        poems = []
+        for candidate in ticket.candidates:
+            lines = candidate.lines()
+            facts = check_poem(lines, form, request.rhyme_first_line)
+            kept = all(lines[l][c] == ch for (l, c), ch in ticket.plan.forced.items())
+            constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],
+                           "meter": facts["meter"], "no_repeat": facts["no_repeat"]}
+            poems.append(Poem(candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"],
+                              facts["tones"], facts["rhyme_positions"], constraints))
+        elapsed = (time.perf_counter() - ticket.started) * 1000
+        return PoemResult(form.name, request.mode, poems, ticket.plan.keywords, round(elapsed, 1))

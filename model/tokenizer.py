@@ -1,0 +1,79 @@
+"""Character vocabulary: one token per Han character or mark, plus BERT and control tokens."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from model.forms import FORMS
+from model.text import to_simplified
+
+PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
+EOS = "[EOS]"  # ends a poem
+KW = "[KW]"  # opens each keyword in the prefix
+FORM_TOKENS = {name: f"[{name}]" for name in FORMS}
+SPECIAL_TOKENS = [PAD, UNK, CLS, SEP, MASK, EOS, KW, *FORM_TOKENS.values()]
+
+
+class UnknownCharacterError(ValueError):
+    """A character the vocabulary cannot write."""
+
+    def __init__(self, char: str):
+        super().__init__(f"无法书写的字 / character not in the vocabulary: {char!r}")
+        self.char = char
+
+
+class CharTokenizer:
+    """Maps simplified characters to ids and back; vocab.txt holds one token per line."""
+
+    def __init__(self, tokens: list[str]):
+        self.tokens = tokens
+        self.ids = {token: i for i, token in enumerate(tokens)}
+        self.pad_id, self.unk_id = self.ids[PAD], self.ids[UNK]
+        self.cls_id, self.sep_id, self.mask_id = self.ids[CLS], self.ids[SEP], self.ids[MASK]
+        self.eos_id, self.kw_id = self.ids[EOS], self.ids[KW]
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 5) -> CharTokenizer:
+        """A vocabulary of every character seen at least min_count times, most frequent first."""
+        counts = Counter(char for text in texts for char in text)
+        chars = [c for c, n in counts.most_common() if n >= min_count and c not in SPECIAL_TOKENS]
+        for mark in "，。":
+            if mark not in chars:
+                chars.append(mark)
+        return cls(SPECIAL_TOKENS + chars)
+
+    @classmethod
+    def load(cls, path: Path) -> CharTokenizer:
+        return cls(Path(path).read_text(encoding="utf-8").split("\n")[:-1])
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text("".join(token + "\n" for token in self.tokens), encoding="utf-8")
+
+    def id_of(self, char: str, strict: bool = False) -> int:
+        """The id of one character after OpenCC t2s; [UNK] or an error when unknown."""
+        if char in self.ids:
+            return self.ids[char]
+        simplified = to_simplified(char)
+        if simplified in self.ids:
+            return self.ids[simplified]
+        if strict:
+            raise UnknownCharacterError(char)
+        return self.unk_id
+
+    def encode(self, text: str, strict: bool = False) -> list[int]:
+        """Ids of each character of text (simplified first)."""
+        return [self.id_of(char, strict) for char in to_simplified(text)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return "".join(self.tokens[i] for i in ids)
+
+    def prefix(self, form: str, keywords: Iterable[str] = ()) -> list[int]:
+        """The conditioning prefix: [CLS] [form] ([KW] keyword)* [SEP]."""
+        ids = [self.cls_id, self.ids[FORM_TOKENS[form]]]
+        for word in keywords:
+            ids += [self.kw_id, *self.encode(word)]
+        return ids + [self.sep_id]

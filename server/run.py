@@ -1,0 +1,66 @@
+"""`make run`: start the gRPC model server, wait until it is SERVING, then the web app; stop both together.
+
+    python -m server.run    (ports: POET_GRPC_PORT, default 50051; POET_WEB_PORT, default 8000)
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+log = logging.getLogger("poet.run")
+START_TIMEOUT_S = 120
+
+
+def wait_until_serving(address: str, process: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> None:
+    """Poll the standard health service until the model is loaded, or fail if the server died."""
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"model server exited with code {process.returncode}")
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.5)
+    raise SystemExit(f"model server at {address} not serving after {timeout:.0f} s")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    host = os.environ.get("POET_GRPC_HOST", "127.0.0.1")
+    grpc_port = os.environ.get("POET_GRPC_PORT", "50051")
+    web_port = os.environ.get("POET_WEB_PORT", "8000")
+    address = f"{host}:{grpc_port}"
+    env = os.environ | {"POET_SERVER": address}
+    model_server = subprocess.Popen([sys.executable, "-m", "server.grpc_server", "--host", host, "--port", grpc_port], env=env)
+    web = None
+    try:
+        wait_until_serving(address, model_server)
+        web = subprocess.Popen([sys.executable, "-m", "server.wsgi", "--port", web_port], env=env)
+        log.info("bert-poet is ready: open http://127.0.0.1:%s  (Ctrl-C stops)", web_port)
+        while model_server.poll() is None and web.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in (web, model_server):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (web, model_server):
+            if process:
+                process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

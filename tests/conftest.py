@@ -1,0 +1,49 @@
+"""Shared fixtures: a tiny random BERT exported to OpenVINO (fast unit and integration tests)
+and the shipped model."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_MODEL = ROOT / "model" / "weights"
+
+
+def make_tiny_model(directory: Path, layers: int = 2, hidden: int = 64) -> Path:
+    """A randomly initialised causal BERT over the shipped vocabulary, saved and exported."""
+    import torch
+
+    from model.export import export
+    from model.modeling import ModelSize, new_model
+    from model.tokenizer import CharTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer.load(SHIPPED_MODEL / "vocab.txt")
+    model = new_model(len(tokenizer), ModelSize(layers=layers, hidden=hidden, heads=2, ffn=2 * hidden), causal=True)
+    model.save_pretrained(directory)
+    shutil.copy(SHIPPED_MODEL / "vocab.txt", directory / "vocab.txt")
+    export(directory, int8=True)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Path that `Engine` loads: config.json, model.safetensors, vocab.txt, openvino/decoder.xml."""
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_model_dir: Path):
+    """A real engine over the tiny model, shared by the tests of one session."""
+    from model.engine import Engine
+
+    engine = Engine(tiny_model_dir, max_batch=32, max_queue=64)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def shipped_model_dir() -> Path:
+    return SHIPPED_MODEL
