@@ -35,7 +35,7 @@ class Candidate:
         self.width = plan.form.chars_per_line
         self.rng = np.random.default_rng([seed, index])
         self.params = SamplingParams(request.temperature, request.top_k, request.top_p, request.repetition_penalty)
-        self.rhymes = rhyme_lines(self.form.lines, request.rhyme_first_line)
+        self.rhymes = rhyme_lines(self.form.lines, plan.first_line_rhymes)
         self.first_key = self.rng.choice([PING, ZE]) if request.strict_meter else None
         self.tokens = shared.tokenizer.prefix(self.form.name, plan.keywords)
         self.poem_start = len(self.tokens)

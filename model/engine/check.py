@@ -34,14 +34,14 @@ def tones(lines: list[str]) -> list[str]:
     return ["".join(tone_of(c) for c in line) for line in lines]
 
 
-def check_poem(lines: list[str], form: Form, first_line_rhymes: bool) -> dict:
-    """Constraint results and display facts for a poem."""
+def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, given_lines: int = 0) -> dict:
+    """Constraint results and display facts for a poem whose first given_lines lines are the user's."""
     rhymes = rhyme_lines(form.lines, first_line_rhymes)
     group = common_rhyme_group([lines[i][-1] for i in rhymes]) if well_formed(lines, form) else ""
     return {
         "well_formed": well_formed(lines, form),
         "rhyme": bool(group),
-        "meter": well_formed(lines, form) and meter_holds(lines, rhymes),
+        "meter": well_formed(lines, form) and meter_holds(lines, rhymes, given_lines),
         "no_repeat": no_repeats(lines),
         "rhyme_group": group,
         "rhyme_positions": rhymes,

@@ -180,7 +180,7 @@ class Engine:
         poems = []
         for candidate in ticket.candidates:
             lines = candidate.lines()
-            facts = check_poem(lines, form, request.rhyme_first_line)
+            facts = check_poem(lines, form, ticket.plan.first_line_rhymes, ticket.plan.given_lines)
             kept = all(lines[l][c] == ch for (l, c), ch in ticket.plan.forced.items())
             constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],
                            "meter": facts["meter"], "no_repeat": facts["no_repeat"]}

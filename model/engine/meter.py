@@ -56,8 +56,11 @@ def fits(char: str, tone: str) -> bool:
     return found == tone or found == BOTH
 
 
-def meter_holds(lines: list[str], rhymes: list[int]) -> bool:
-    """粘对 over the 2nd/4th/6th characters, and 仄 endings on the lines that do not rhyme."""
+def meter_holds(lines: list[str], rhymes: list[int], given: int = 0) -> bool:
+    """粘对 over the 2nd/4th/6th characters, and 仄 endings on the lines that do not rhyme.
+
+    The first `given` lines are the user's: they set the pattern but are not judged.
+    """
     width = len(lines[0])
     key = key_of_line(lines[0], width)
     for index, line in enumerate(lines):
@@ -65,6 +68,8 @@ def meter_holds(lines: list[str], rhymes: list[int]) -> bool:
             key = next_key(key, index)
         elif index > 0:
             key = key_of_line(line, width)
+        if index < given:
+            continue
         if key is not None and not all(fits(line[c], column_tone(key, c)) for c in meter_columns(width)):
             return False
         if index not in rhymes and tone_of(line[-1]) not in (ZE, BOTH, UNKNOWN):

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 
 from model.engine.types import FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, PoemRequest, PoetryError
+from model.engine.prosody import PING, tone_of
 from model.forms import FORMS, Form
 from model.text import is_han, normalise_punctuation, split_lines, to_simplified
 from model.tokenizer import CharTokenizer
@@ -21,6 +22,8 @@ class Plan:
     form: Form
     keywords: list[str] = field(default_factory=list)
     forced: dict[tuple[int, int], str] = field(default_factory=dict)  # (line, column) -> user's character
+    first_line_rhymes: bool = False  # asked for, or implied by a user's first line ending in a level tone
+    given_lines: int = 0  # whole lines the user wrote (continuation): context, not judged for meter
 
 
 def check_ranges(request: PoemRequest) -> None:
@@ -99,7 +102,7 @@ def plan_continuation(text: str, form_name: str) -> Plan:
         raise PoetryError(f"开头有 {count} 句，超过诗体的句数", f"the opening has {count} lines, more than the form allows")
     given = "".join(line.ljust(width, "\0") for line in complete) + partial
     forced = {divmod(i, width): char for i, char in enumerate(given) if char != "\0"}
-    return Plan(form, forced=forced)
+    return Plan(form, forced=forced, given_lines=len(complete))
 
 
 def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
@@ -120,14 +123,22 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
     return words
 
 
+def ends_in_level_tone(plan: Plan) -> bool:
+    """Whether the user wrote all of line 1 and it ends in a level-tone (平) character."""
+    last = plan.forced.get((0, plan.form.chars_per_line - 1))
+    return last is not None and tone_of(last) == PING
+
+
 def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:
     """Validate the request and say what the decoder must do, or raise PoetryError."""
     check_ranges(request)
     if request.mode == "acrostic":
-        return plan_acrostic(request.text, request.form, tokenizer)
-    if request.mode == "continue":
-        return plan_continuation(request.text, request.form)
-    form = FORMS[request.form or DEFAULT_FORM]
-    if request.mode == "theme":
-        return Plan(form, keywords=theme_keywords(request.text, tokenizer))
-    return Plan(form)
+        plan = plan_acrostic(request.text, request.form, tokenizer)
+    elif request.mode == "continue":
+        plan = plan_continuation(request.text, request.form)
+    elif request.mode == "theme":
+        plan = Plan(FORMS[request.form or DEFAULT_FORM], keywords=theme_keywords(request.text, tokenizer))
+    else:
+        plan = Plan(FORMS[request.form or DEFAULT_FORM])
+    plan.first_line_rhymes = request.rhyme_first_line or ends_in_level_tone(plan)
+    return plan

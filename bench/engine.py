@@ -1,0 +1,125 @@
+"""Engine speed against the seed-style baseline, on the shipped weights, 七律 (64 tokens).
+
+    python -m bench.engine [--model model/weights] [--poems 8]
+
+Baseline: PyTorch eager, the whole sequence recomputed for every new character, one request
+at a time. Engine: OpenVINO IR with the KV cache, constrained sampling, continuous batching.
+Prints p50/p95 latency of one poem, throughput at 1/8/32/64 concurrent requests, peak RSS and
+the ratios engine/baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+from model.engine import Engine
+from model.engine.types import PoemRequest
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
+CONCURRENCY = (1, 8, 32, 64)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def baseline_poem(model, tokenizer, seed: int) -> str:
+    """One 七律 the seed way: recompute everything for each character, top-k 40 sampling."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    ids = tokenizer.prefix("七律")
+    start = len(ids)
+    marks = {7: tokenizer.ids["，"], 15: tokenizer.ids["。"]}
+    with torch.no_grad():
+        for position in range(64):
+            logits = model(input_ids=torch.tensor([ids])).logits[0, -1]  # the whole sequence, every time
+            if position % 16 in marks:
+                ids.append(marks[position % 16])
+                continue
+            top = torch.topk(logits / 0.8, 40)
+            ids.append(int(top.indices[torch.multinomial(top.values.softmax(-1), 1, generator=generator)]))
+    return tokenizer.decode(ids[start:])
+
+
+def bench_baseline(model_dir: Path, poems: int) -> list[float]:
+    import torch
+
+    from model.modeling import load_causal
+    from model.tokenizer import CharTokenizer
+
+    torch.set_num_threads(2)
+    model, tokenizer = load_causal(model_dir), CharTokenizer.load(model_dir / "vocab.txt")
+    baseline_poem(model, tokenizer, 0)  # warm-up
+    latencies = []
+    for seed in range(poems):
+        started = time.perf_counter()
+        baseline_poem(model, tokenizer, seed)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def bench_engine(engine: Engine, poems: int) -> tuple[list[float], dict[int, float]]:
+    engine.generate(PoemRequest(form="七律", seed=0))  # warm-up
+    latencies = []
+    for seed in range(poems):
+        started = time.perf_counter()
+        engine.generate(PoemRequest(form="七律", seed=seed))
+        latencies.append(time.perf_counter() - started)
+    throughput = {}
+    for concurrent in CONCURRENCY:
+        total = max(2 * concurrent, 16)
+        started = time.perf_counter()
+        tickets = [engine.submit(PoemRequest(form="七律", seed=s)) for s in range(concurrent)]
+        submitted, done = concurrent, 0
+        while done < total:  # keep `concurrent` requests in flight
+            tickets.pop(0).result()
+            done += 1
+            if submitted < total:
+                tickets.append(engine.submit(PoemRequest(form="七律", seed=submitted)))
+                submitted += 1
+        throughput[concurrent] = total / (time.perf_counter() - started)
+    return latencies, throughput
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--poems", type=int, default=8, help="poems timed one at a time")
+    parser.add_argument("--precision", default="f32", help="OpenVINO inference precision (f32, bf16)")
+    args = parser.parse_args(argv)
+    base = bench_baseline(args.model, args.poems)
+    engine = Engine(args.model, max_batch=64, max_queue=256, precision=args.precision)
+    try:
+        latencies, throughput = bench_engine(engine, args.poems)
+    finally:
+        engine.close()
+    base_p50, base_rate = statistics.median(base), 1 / statistics.mean(base)
+    result = {
+        "baseline_p50_ms": round(base_p50 * 1000, 1), "baseline_p95_ms": round(percentile(base, 0.95) * 1000, 1),
+        "baseline_poems_per_s": round(base_rate, 2),
+        "engine_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "engine_p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "engine_poems_per_s": {c: round(r, 1) for c, r in throughput.items()},
+        "latency_ratio": round(base_p50 / statistics.median(latencies), 1),
+        "throughput_ratio_64_vs_baseline_1": round(throughput[64] / base_rate, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "precision": args.precision,
+    }
+    print(f"baseline (PyTorch eager, recompute)  p50 {result['baseline_p50_ms']} ms  p95 {result['baseline_p95_ms']} ms  "
+          f"{result['baseline_poems_per_s']} poems/s")
+    print(f"engine (OpenVINO, KV cache)          p50 {result['engine_p50_ms']} ms  p95 {result['engine_p95_ms']} ms")
+    for concurrent, rate in result["engine_poems_per_s"].items():
+        print(f"  {concurrent:3d} concurrent: {rate} poems/s")
+    print(f"latency ×{result['latency_ratio']} (target ≥15)   throughput@64 ×{result['throughput_ratio_64_vs_baseline_1']}"
+          f" of baseline single-stream (target ≥50)   peak RSS {result['peak_rss_mb']} MB")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The engine on the tiny exported model: every mode × form well-formed and constrained,
+determinism, batch independence, streaming, cancellation, overload and bad input."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from model.engine import Engine
+from model.engine.check import check_poem
+from model.engine.meter import rhyme_lines, template
+from model.engine.prosody import BOTH, UNKNOWN
+from model.engine.types import CancelledError, OverloadedError, PoemRequest, PoetryError
+from model.forms import FORMS
+
+# Openings whose own characters keep the meter (line 1 ends in 仄 and is not a rhyme line).
+OPENINGS = {5: "白日依山尽，", 7: "两岸猿声啼不住，"}
+HEADS = "春江花月夜长风起"
+
+
+def request_for(mode: str, form: str, seed: int, **extra) -> PoemRequest:
+    width, lines = FORMS[form].chars_per_line, FORMS[form].lines
+    text = {"random": "", "continue": OPENINGS[width], "acrostic": HEADS[:lines], "theme": "秋夜思乡"}[mode]
+    return PoemRequest(mode=mode, form=form, text=text, seed=seed, **extra)
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+@pytest.mark.parametrize("mode", ["random", "continue", "acrostic", "theme"])
+def test_every_mode_and_form_is_well_formed_and_constrained(engine: Engine, mode: str, form: str) -> None:
+    tickets = [engine.submit(request_for(mode, form, seed, n=2)) for seed in range(4)]
+    for ticket in tickets:
+        result = ticket.result(timeout=120)
+        assert result.form == form
+        for poem in result.poems:
+            assert all(poem.constraints.values()), (poem.text, poem.constraints)
+            facts = check_poem(poem.lines, FORMS[form], False)  # checked again, independently
+            assert facts["well_formed"] and facts["rhyme"] and facts["meter"] and facts["no_repeat"]
+            assert poem.text == "".join(l + ("，" if i % 2 == 0 else "。") for i, l in enumerate(poem.lines))
+            if mode == "acrostic":
+                assert "".join(line[0] for line in poem.lines) == HEADS[:FORMS[form].lines]
+            if mode == "continue":
+                assert poem.text.startswith(OPENINGS[FORMS[form].chars_per_line])
+
+
+def test_theme_reports_its_keywords(engine: Engine) -> None:
+    result = engine.generate(PoemRequest(mode="theme", text="秋天的夜晚思念故乡", seed=3), timeout=60)
+    assert result.keywords and all(word in "秋天的夜晚思念故乡" for word in result.keywords)
+
+
+def test_strict_meter_follows_a_whole_template(engine: Engine) -> None:
+    for form in ("五律", "七绝"):
+        poem = engine.generate(PoemRequest(form=form, seed=11, strict_meter=True), timeout=60).poems[0]
+        rhymes = rhyme_lines(FORMS[form].lines, False)
+        for index, (line, tones) in enumerate(zip(poem.lines, poem.tones)):
+            end = "平" if index in rhymes else "仄"
+            wanted = next(template(len(line), key, end) for key in "平仄"
+                          if all(t in (w, BOTH) for t, w in zip(tones[1:2], template(len(line), key, end)[1:2])))
+            assert all(t in (w, BOTH) for t, w in zip(tones, wanted) if t != UNKNOWN), (line, tones, wanted)
+
+
+def test_constraints_can_be_switched_off(engine: Engine) -> None:
+    request = PoemRequest(form="七律", seed=5, rhyme=False, meter=False, no_repeat=False, n=4)
+    for poem in engine.generate(request, timeout=60).poems:
+        assert poem.constraints["well_formed"]
+        assert len(poem.lines) == 8 and all(len(line) == 7 for line in poem.lines)
+
+
+def test_same_seed_same_poem_alone_or_batched(engine: Engine) -> None:
+    target = PoemRequest(form="七律", seed=42, n=2)
+    alone = engine.generate(target, timeout=60)
+    crowd = [engine.submit(PoemRequest(form=f, seed=s, mode="acrostic", text="山水")) for s, f in enumerate(FORMS)]
+    batched = engine.submit(target)
+    crowd += [engine.submit(PoemRequest(form="五绝", seed=s)) for s in range(6)]
+    assert [p.text for p in batched.result(60).poems] == [p.text for p in alone.poems]
+    for ticket in crowd:
+        ticket.result(60)
+
+
+def test_different_seeds_give_different_poems(engine: Engine) -> None:
+    texts = {engine.generate(PoemRequest(seed=s), timeout=60).poems[0].text for s in range(4)}
+    assert len(texts) == 4
+
+
+def test_progress_streams_a_growing_poem(engine: Engine) -> None:
+    updates = []
+    ticket = engine.submit(PoemRequest(form="五绝", seed=7), on_progress=updates.append)
+    final = ticket.result(60).poems[0].text
+    assert updates and updates[-1].text == final
+    assert all(u.index == 0 for u in updates)
+    assert max(len(u.text) for u in updates) == len(final)
+
+
+def test_cancel_frees_the_batch(tiny_model_dir) -> None:
+    small = Engine(tiny_model_dir, max_batch=8, max_queue=4)
+    try:
+        ticket = small.submit(PoemRequest(form="七律", n=8, seed=1))
+        ticket.cancel()
+        with pytest.raises(CancelledError):
+            ticket.result(30)
+        assert small.generate(PoemRequest(form="五绝", n=8, seed=2), timeout=60).poems
+    finally:
+        small.close()
+
+
+def test_full_queue_is_refused_at_once(tiny_model_dir) -> None:
+    small = Engine(tiny_model_dir, max_batch=8, max_queue=1)
+    try:
+        started, gate = threading.Event(), threading.Event()
+
+        def hold(_) -> None:  # keeps the first request in the batch until the queue is tested
+            started.set()
+            gate.wait(10)
+
+        first = small.submit(PoemRequest(form="七律", n=8, seed=1), on_progress=hold)
+        assert started.wait(30)
+        second = small.submit(PoemRequest(form="七律", n=8, seed=2))
+        with pytest.raises(OverloadedError):
+            small.submit(PoemRequest(form="七律", n=8, seed=3))
+        gate.set()
+        assert first.result(60).poems and second.result(60).poems
+    finally:
+        small.close()
+
+
+def unknown_character(engine: Engine) -> str:
+    return next(chr(c) for c in range(0x4E00, 0x9FFF) if engine.tokenizer.id_of(chr(c)) == engine.tokenizer.unk_id)
+
+
+@pytest.mark.parametrize("request_fields, needle", [
+    ({"mode": "sonnet"}, "mode"),
+    ({"form": "五古"}, "form"),
+    ({"n": 0}, "n must"),
+    ({"n": 9}, "n must"),
+    ({"temperature": 0}, "temperature"),
+    ({"temperature": float("nan")}, "temperature"),
+    ({"top_k": -1}, "top_k"),
+    ({"top_p": 1.5}, "top_p"),
+    ({"repetition_penalty": 3}, "repetition_penalty"),
+    ({"seed": -1}, "seed"),
+    ({"mode": "acrostic", "text": ""}, "acrostic"),
+    ({"mode": "acrostic", "text": "春夏秋冬春夏秋冬春"}, "at most 8"),
+    ({"mode": "acrostic", "text": "春夏秋冬山", "form": "五绝"}, "too few"),
+    ({"mode": "acrostic", "text": "spring"}, "Chinese characters"),
+    ({"mode": "continue", "text": ""}, "opening"),
+    ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
+    ({"mode": "continue", "text": "床前明月光，疑是地上霜。", "form": "七绝"}, "5 or 7"),
+    ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than the form"),
+    ({"mode": "continue", "text": "hello，"}, "Chinese characters"),
+    ({"mode": "theme", "text": ""}, "theme"),
+    ({"mode": "theme", "text": "山" * 51}, "too long"),
+])
+def test_bad_input_gets_a_bilingual_error(engine: Engine, request_fields: dict, needle: str) -> None:
+    with pytest.raises(PoetryError) as error:
+        engine.submit(PoemRequest(**request_fields))
+    assert needle in error.value.en and error.value.zh
+
+
+def test_an_unknown_acrostic_character_is_named(engine: Engine) -> None:
+    char = unknown_character(engine)
+    with pytest.raises(ValueError) as error:
+        engine.submit(PoemRequest(mode="acrostic", text="春" + char))
+    assert char in str(error.value)
+
+
+def test_traditional_acrostic_characters_are_mapped(engine: Engine) -> None:
+    poem = engine.generate(PoemRequest(mode="acrostic", text="風雲", seed=1), timeout=60).poems[0]
+    assert poem.lines[0][0] == "风" and poem.lines[1][0] == "云"
+
+
+def test_info_describes_the_model(engine: Engine) -> None:
+    info = engine.info()
+    assert info["vocab_size"] == len(engine.tokenizer) and set(info["forms"]) == set(FORMS)
