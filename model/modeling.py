@@ -52,8 +52,8 @@ def causal_from(masked_lm: BertForMaskedLM) -> BertLMHeadModel:
 
 
 def load_causal(path: Path) -> BertLMHeadModel:
-    """A saved model as a causal LM in eval mode."""
-    model = BertLMHeadModel.from_pretrained(path)
+    """A saved model (fp32 or fp16 on disk) as an fp32 causal LM in eval mode."""
+    model = BertLMHeadModel.from_pretrained(path, dtype=torch.float32)
     model.config.is_decoder = True
     return model.eval()
 
