@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.engine.sampler import SamplingParams, choose
+from model.engine.sampler import Choice, SamplingParams, choose_batch
+
+
+def choose(logits, allowed, used, params, rng) -> Choice | None:
+    """One row through the batch sampler."""
+    return choose_batch(logits[None], allowed[None], used[None], [params], [rng])[0]
 
 GREEDY = SamplingParams(temperature=1.0, top_k=1, top_p=1.0, repetition_penalty=1.0)
 
@@ -35,6 +40,16 @@ def test_top_p_keeps_only_the_nucleus() -> None:
     params = SamplingParams(1.0, 0, 0.5, 1.0)
     tokens = {choose(peaked, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token for s in range(50)}
     assert tokens == {0}
+
+
+def test_a_row_does_not_depend_on_the_other_rows() -> None:
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(6, 50)).astype(np.float32)
+    allowed, used = rng.random((6, 50)) < 0.7, rng.random((6, 50)) < 0.1
+    params = [SamplingParams(0.8, k, 0.9, 1.2) for k in (0, 5, 40, 5, 0, 40)]
+    batched = choose_batch(rows, allowed, used, params, [np.random.default_rng(i) for i in range(6)])
+    alone = [choose(rows[i], allowed[i], used[i], params[i], np.random.default_rng(i)) for i in range(6)]
+    assert batched == alone
 
 
 def test_same_seed_same_choices_and_sampling_spreads() -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from model.engine.meter import column_tone, key_of_line, meter_columns, next_key, rhyme_lines, template
 from model.engine.plan import Plan
 from model.engine.prosody import PING, ZE, VocabProsody, level_groups
-from model.engine.sampler import SamplingParams, choose
+from model.engine.sampler import Choice, SamplingParams
 from model.engine.types import PoemRequest
 from model.forms import punctuation_after
 from model.tokenizer import CharTokenizer
@@ -71,15 +71,20 @@ class Candidate:
         return self.tokens[self.fed], self.fed
 
     # -- decoding -------------------------------------------------------------------
-    def advance(self, logits: np.ndarray) -> None:
-        """Take the logits after feeding tokens[fed]; choose the next token when it is ours to choose."""
+    def fed_one(self) -> bool:
+        """Count the token just fed; True when the next token is ours to choose."""
         self.fed += 1
-        if self.fed < len(self.tokens) or self.done:
-            return
+        return self.fed >= len(self.tokens) and not self.done
+
+    def choice_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which tokens the next cell allows, and which characters the poem has used."""
+        line, column = self._cell()
+        return self._allowed(line, column, self.attempts[line] >= MAX_LINE_ATTEMPTS), self._used()
+
+    def take(self, choice: Choice | None) -> None:
+        """Append the sampled token, or go back to the line's start when the choice is a dead end."""
         line, column = self._cell()
         relaxed = self.attempts[line] >= MAX_LINE_ATTEMPTS
-        allowed = self._allowed(line, column, relaxed)
-        choice = choose(logits, allowed, self._used(), self.params, self.rng)
         if choice is None or (choice.allowed_mass < MIN_ALLOWED_MASS and not relaxed):
             return self._retry_line(line)
         self.tokens.append(choice.token)

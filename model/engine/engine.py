@@ -17,6 +17,7 @@ from model.engine.candidate import Candidate, Shared
 from model.engine.check import check_poem
 from model.engine.plan import Plan, plan_request
 from model.engine.prosody import VocabProsody
+from model.engine.sampler import choose_batch
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
                                 Poem, PoemRequest, PoemResult, Progress)
@@ -147,11 +148,14 @@ class Engine:
     def _step(self) -> None:
         inputs = np.array([c.next_input() for c in self.live])
         logits = self.runtime.step(inputs[:, 0], inputs[:, 1])
-        touched: dict[int, Ticket] = {}
-        for candidate, row_logits in zip(self.live, logits):
-            candidate.advance(row_logits)
-            touched[id(self.owner[id(candidate)])] = self.owner[id(candidate)]
-        for ticket in touched.values():
+        choosing = [c for c in self.live if c.fed_one()]
+        if choosing:
+            allowed, used = map(np.stack, zip(*(c.choice_masks() for c in choosing)))
+            choices = choose_batch(logits[[c.row for c in choosing]], allowed, used,
+                                   [c.params for c in choosing], [c.rng for c in choosing])
+            for candidate, choice in zip(choosing, choices):
+                candidate.take(choice)
+        for ticket in {id(t): t for t in self.owner.values()}.values():
             ticket.report_progress()
             if all(c.done for c in ticket.candidates):
                 self._release(ticket)

@@ -1,9 +1,16 @@
-"""Sampling one token from masked logits: repetition penalty, temperature, top-k, top-p."""
+"""Sampling the next token of many rows at once: mask, repetition penalty, temperature, top-k, top-p.
+
+The heavy work (softmax, masking, top-k selection) runs over the whole batch in numpy; each
+row then draws from its own few candidates with its own random generator, so a row's choice
+never depends on the other rows.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+FULL_SORT_K = 256  # top_k = 0 (off) still samples among at most this many best tokens
 
 
 @dataclass(frozen=True)
@@ -21,36 +28,45 @@ class Choice:
     allowed_mass: float  # probability the model gave to all allowed tokens
 
 
-def log_softmax(x: np.ndarray) -> np.ndarray:
-    shifted = x - x.max()
-    return shifted - np.log(np.exp(shifted).sum())
-
-
-def choose(logits: np.ndarray, allowed: np.ndarray, used: np.ndarray, params: SamplingParams,
-           rng: np.random.Generator) -> Choice | None:
-    """Sample among allowed tokens; None when nothing is allowed (a dead end)."""
-    if not allowed.any():
-        return None
+def choose_batch(logits: np.ndarray, allowed: np.ndarray, used: np.ndarray, params: list[SamplingParams],
+                 rngs: list[np.random.Generator]) -> list[Choice | None]:
+    """One choice per row of logits (R, V); None where a row allows nothing (a dead end)."""
     # Rounding makes the choice robust to the last-bit differences between batch sizes.
-    scores = np.round(logits.astype(np.float64), 3)
-    model_logprobs = log_softmax(scores)
-    mass = float(np.exp(model_logprobs[allowed]).sum())
-    if params.repetition_penalty != 1.0 and used.any():
-        penalised = scores[used]
-        scores[used] = np.where(penalised > 0, penalised / params.repetition_penalty,
-                                penalised * params.repetition_penalty)
-    candidates = np.flatnonzero(allowed)
-    values = scores[candidates] / params.temperature
-    if params.top_k and len(candidates) > params.top_k:
-        keep = np.argpartition(-values, params.top_k - 1)[:params.top_k]
-        candidates, values = candidates[keep], values[keep]
-    order = np.lexsort((candidates, -values))  # by score, ties by id: the same order every time
-    candidates, values = candidates[order], values[order]
+    scores = np.round(logits.astype(np.float32), 3)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    log_totals = np.log(exp.sum(axis=1))
+    masses = np.sum(exp, axis=1, where=allowed) / np.exp(log_totals)
+    rows, columns = np.nonzero(used)  # few per row: penalise them sparsely
+    penalty = np.array([p.repetition_penalty for p in params], dtype=np.float32)[rows]
+    values = scores[rows, columns]
+    scores[rows, columns] = np.where(values > 0, values / penalty, values * penalty)
+    scores /= np.array([p.temperature for p in params], dtype=np.float32)[:, None]
+    scores[~allowed] = -np.inf
+    choices: list[Choice | None] = [None] * len(params)
+    for k in {p.top_k or FULL_SORT_K for p in params}:
+        group = [r for r, p in enumerate(params) if (p.top_k or FULL_SORT_K) == k]
+        k = min(k, scores.shape[1])
+        best = np.argpartition(-scores[group], k - 1, axis=1)[:, :k]
+        for row, candidates in zip(group, best):
+            if not allowed[row].any():
+                continue
+            token = draw(scores[row, candidates], candidates, params[row].top_p, rngs[row])
+            logprob = float(shifted[row, token] - log_totals[row])
+            choices[row] = Choice(token, logprob, float(masses[row]))
+    return choices
+
+
+def draw(values: np.ndarray, candidates: np.ndarray, top_p: float, rng: np.random.Generator) -> int:
+    """Sample one candidate from the nucleus of its values (ordered by value, ties by id)."""
+    keep = np.isfinite(values)
+    values, candidates = values[keep], candidates[keep]
+    order = np.lexsort((candidates, -values))
+    values, candidates = values[order], candidates[order]
     probs = np.exp(values - values[0])
     probs /= probs.sum()
-    if params.top_p < 1.0:
-        cut = int(np.searchsorted(np.cumsum(probs), params.top_p)) + 1
+    if top_p < 1.0:
+        cut = int(np.searchsorted(np.cumsum(probs), top_p)) + 1
         candidates, probs = candidates[:cut], probs[:cut] / probs[:cut].sum()
     index = min(int(np.searchsorted(np.cumsum(probs), rng.random())), len(candidates) - 1)
-    token = int(candidates[index])
-    return Choice(token, float(model_logprobs[token]), mass)
+    return int(candidates[index])
