@@ -191,6 +191,8 @@ def write_outputs(out: Path, splits: dict[str, list[dict]], pretrain: list[str])
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as handle:
             for poem in poems:
                 handle.write(json.dumps(poem, ensure_ascii=False) + "\n")
+        if name != "train":  # one poem a line, as model.score reads
+            (out / f"{name}.txt").write_text("".join(p["body"] + "\n" for p in poems), encoding="utf-8")
     (out / "pretrain.txt").write_text("\n".join(pretrain) + "\n", encoding="utf-8")
 
 
