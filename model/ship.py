@@ -8,18 +8,22 @@ import argparse
 import shutil
 from pathlib import Path
 
+from model.engine.copies import write_table
 from model.export import DEFAULT_MODEL, export
 from model.modeling import load_causal
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def ship(source: Path, version: str, dest: Path = DEFAULT_MODEL) -> None:
-    """Weights in fp16 (half the size in git; loaded back as fp32), then the INT8 IR beside them."""
+
+def ship(source: Path, version: str, dest: Path = DEFAULT_MODEL, train: Path = ROOT / "data" / "train.jsonl") -> None:
+    """Weights in fp16 (half the size in git; loaded back as fp32), the INT8 IR and the copy table."""
     model = load_causal(source)
     model.config.poet_model_name = "bert-poet"
     model.config.poet_model_version = version
     model.half().save_pretrained(dest)
     shutil.copy(source / "vocab.txt", dest / "vocab.txt")
     export(dest, int8=True)
+    write_table(train, dest)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -170,3 +170,30 @@ def test_traditional_acrostic_characters_are_mapped(engine: Engine) -> None:
 def test_info_describes_the_model(engine: Engine) -> None:
     info = engine.info()
     assert info["vocab_size"] == len(engine.tokenizer) and set(info["forms"]) == set(FORMS)
+
+
+def test_no_line_is_copied_from_the_training_poems(tiny_model_dir, tmp_path) -> None:
+    """With every line the model writes at one seed marked as 'training', it must write others."""
+    import shutil
+
+    import numpy as np
+
+    from model.engine.copies import TABLE_NAME, line_hash
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model_dir)
+    request = PoemRequest(form="五绝", seed=8)
+    free = Engine(model_dir)
+    try:
+        first = free.generate(request, timeout=60).poems[0]
+    finally:
+        free.close()
+    np.save(model_dir / TABLE_NAME, np.array(sorted(map(line_hash, first.lines)), dtype=np.uint32))
+    guarded = Engine(model_dir)
+    try:
+        poem = guarded.generate(request, timeout=60).poems[0]
+        allowed = guarded.generate(PoemRequest(form="五绝", seed=8, no_copy=False), timeout=60).poems[0]
+    finally:
+        guarded.close()
+    assert not set(poem.lines) & set(first.lines) and poem.constraints["no_copy"]
+    assert allowed.lines == first.lines and not allowed.constraints["no_copy"]

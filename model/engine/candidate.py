@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.engine.copies import CopyTable
 from model.engine.meter import column_tone, key_of_line, meter_columns, next_key, rhyme_lines, template
 from model.engine.plan import Plan
 from model.engine.prosody import PING, ZE, VocabProsody, level_groups
@@ -24,6 +25,7 @@ class Shared:
     tokenizer: CharTokenizer
     prosody: VocabProsody
     han: np.ndarray  # tokens that may stand in a line
+    copies: CopyTable  # lines of the training poems
 
 
 class Candidate:
@@ -174,7 +176,9 @@ class Candidate:
 
     def _line_acceptable(self, line: int) -> bool:
         lines = self.lines()
-        return not (self.request.no_repeat and lines[line] in lines[:line])
+        if self.request.no_repeat and lines[line] in lines[:line]:
+            return False
+        return not (self.request.no_copy and lines[line] in self.shared.copies)
 
     def score(self) -> float:
         """Mean model log-probability of the characters the engine chose."""

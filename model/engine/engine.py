@@ -15,6 +15,7 @@ import numpy as np
 
 from model.engine.candidate import Candidate, Shared
 from model.engine.check import check_poem
+from model.engine.copies import CopyTable
 from model.engine.plan import Plan, plan_request
 from model.engine.prosody import VocabProsody
 from model.engine.sampler import choose_batch
@@ -71,7 +72,7 @@ class Engine:
         self.runtime = DecoderRuntime(model_dir / "openvino" / "decoder.xml", self.max_batch,
                                       config["max_position_embeddings"], threads, precision)
         han = np.array([is_han(token) for token in self.tokenizer.tokens])
-        self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han)
+        self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir))
         self.waiting: deque[Ticket] = deque()
         self.live: list[Candidate] = []
         self.owner: dict[int, Ticket] = {}  # id(candidate) -> its ticket
@@ -186,8 +187,10 @@ class Engine:
             lines = candidate.lines()
             facts = check_poem(lines, form, ticket.plan.first_line_rhymes, ticket.plan.given_lines)
             kept = all(lines[l][c] == ch for (l, c), ch in ticket.plan.forced.items())
+            own_lines = lines[ticket.plan.given_lines:]
             constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],
-                           "meter": facts["meter"], "no_repeat": facts["no_repeat"]}
+                           "meter": facts["meter"], "no_repeat": facts["no_repeat"],
+                           "no_copy": not any(line in self.shared.copies for line in own_lines)}
             poems.append(Poem(candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"],
                               facts["tones"], facts["rhyme_positions"], constraints))
         elapsed = (time.perf_counter() - ticket.started) * 1000

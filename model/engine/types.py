@@ -43,6 +43,7 @@ class PoemRequest:
     meter: bool = True  # 2nd/4th/6th characters follow 粘对
     strict_meter: bool = False  # every character follows a regulated template
     no_repeat: bool = True  # no repeated line; a character at most twice
+    no_copy: bool = True  # no line copied verbatim from the training poems
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -58,7 +59,7 @@ class Poem:
     rhyme_group: str  # 平水韵 group of the rhyme characters, e.g. "下平七阳"; "" if none
     tones: list[str]  # per line, one of 平/仄/中 (both readings) /？(unknown) per character
     rhyme_positions: list[int]  # 0-based indices of the lines whose last character rhymes
-    constraints: dict[str, bool]  # which checks hold: rhyme, meter, no_repeat, kept (the user's text)
+    constraints: dict[str, bool]  # which checks hold: well_formed, kept (the user's text), rhyme, meter, no_repeat, no_copy
 
 
 @dataclass
