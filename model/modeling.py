@@ -53,9 +53,8 @@ def causal_from(masked_lm: BertForMaskedLM) -> BertLMHeadModel:
 
 def load_causal(path: Path) -> BertLMHeadModel:
     """A saved model (fp32 or fp16 on disk) as an fp32 causal LM in eval mode."""
-    model = BertLMHeadModel.from_pretrained(path, dtype=torch.float32)
-    model.config.is_decoder = True
-    return model.eval()
+    # transformers 5 fixes each layer's causality when it builds it: say so at load time.
+    return BertLMHeadModel.from_pretrained(path, dtype=torch.float32, is_decoder=True).eval()
 
 
 def size_of(model: torch.nn.Module) -> dict:

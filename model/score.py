@@ -51,6 +51,7 @@ def poems_nll(model: torch.nn.Module, tokenizer: CharTokenizer, poems: list[tupl
             ids = pad(rows, tokenizer.pad_id)
             labels = ids.clone()
             labels[:, :len(prefix)] = IGNORE
+            labels[ids == tokenizer.pad_id] = IGNORE
             nll, n = sequence_nll(model, ids, labels)
             total, count = total + float(nll), count + n
     return total, count

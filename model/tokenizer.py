@@ -40,7 +40,7 @@ class CharTokenizer:
     def build(cls, texts: Iterable[str], min_count: int = 5) -> CharTokenizer:
         """A vocabulary of every character seen at least min_count times, most frequent first."""
         counts = Counter(char for text in texts for char in text)
-        chars = [c for c, n in counts.most_common() if n >= min_count and c not in SPECIAL_TOKENS]
+        chars = [c for c, n in counts.most_common() if n >= min_count and not c.isspace() and c not in SPECIAL_TOKENS]
         for mark in "，。":
             if mark not in chars:
                 chars.append(mark)

@@ -41,7 +41,7 @@ def vocabulary(data: Path, init: str) -> CharTokenizer:
     if not path.exists():
         poems = read_poems(data / "train.jsonl")
         texts = [p["body"] for p in poems] + [w for p in poems for w in p["keywords"]]
-        texts.append((data / "pretrain.txt").read_text(encoding="utf-8"))
+        texts += (data / "pretrain.txt").read_text(encoding="utf-8").splitlines()
         CharTokenizer.build(texts).save(path)
     return CharTokenizer.load(path)
 
@@ -75,6 +75,8 @@ def batch_loss(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor
 
 
 def dev_perplexity(model: torch.nn.Module, tokenizer: CharTokenizer, dev: list[dict]) -> float:
+    if not dev:
+        return float("nan")
     model.eval()
     total, count = poems_nll(model, tokenizer, [(p["form"], p["body"]) for p in dev])
     model.train()

@@ -1,0 +1,148 @@
+"""Training: the learning-rate schedule, that steps lower the loss, BERT masking, and the CLI
+end to end (log, checkpoint, saved model, --resume) on a tiny corpus built from the fixture."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from model import data
+from model.batches import IGNORE, MaskedWindows, PoemBatches, read_poems
+from model.modeling import ModelSize, new_model
+from model.tokenizer import SPECIAL_TOKENS, CharTokenizer
+from model.train import batch_loss, learning_rate
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "chinese-poetry"
+TINY = ModelSize(layers=2, hidden=32, heads=2, ffn=64, max_positions=96)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: on a small shared CPU, two threads that wait on each other cost 100x."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """train/dev/test.jsonl and pretrain.txt made by model.data from the fixture corpus."""
+    out = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data, "DEV_PERCENT", 50)  # a handful of poems: make sure dev is not empty
+        splits, pretrain = data.build_splits(FIXTURE)
+    data.add_keywords(splits["train"] + splits["dev"] + splits["test"])
+    data.write_outputs(out, splits, pretrain)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tokenizer(data_dir: Path) -> CharTokenizer:
+    texts = [p["body"] for name in ("train", "dev", "test") for p in read_poems(data_dir / f"{name}.jsonl")]
+    texts += (data_dir / "pretrain.txt").read_text(encoding="utf-8").splitlines()
+    return CharTokenizer.build(texts, min_count=1)
+
+
+def test_learning_rate_warms_up_then_decays_to_a_tenth() -> None:
+    peak, warmup, total = 1e-3, 10, 110
+    rates = [learning_rate(step, peak, warmup, total) for step in range(total + 20)]
+    assert rates[0] == pytest.approx(peak / warmup)
+    assert all(a < b for a, b in zip(rates[:warmup], rates[1:warmup]))  # linear rise
+    assert rates[warmup - 1] == pytest.approx(peak) and rates[warmup] == pytest.approx(peak)
+    assert all(a >= b for a, b in zip(rates[warmup:], rates[warmup + 1:]))  # then never rises
+    assert rates[warmup + (total - warmup) // 2] == pytest.approx(peak * 0.55)  # cosine midpoint
+    assert rates[total] == pytest.approx(peak * 0.1) and rates[-1] == pytest.approx(peak * 0.1)
+    assert max(rates) == pytest.approx(peak) and min(rates) > 0
+
+
+def test_optimizer_steps_lower_the_loss_on_a_fixed_batch(data_dir: Path, tokenizer: CharTokenizer) -> None:
+    torch.manual_seed(0)
+    source = PoemBatches(read_poems(data_dir / "train.jsonl"), tokenizer)
+    batch = source.batch(random.Random(0), 4)
+    assert ((batch["labels"] != IGNORE) <= (batch["attention_mask"] == 1)).all()
+    model = new_model(len(tokenizer), TINY, causal=True).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(25):
+        loss, read = batch_loss(model, "finetune", batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert read == int(batch["attention_mask"].sum())
+    assert losses[0] == pytest.approx(math.log(len(tokenizer)), rel=0.25)  # a fresh model is near uniform
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_masked_windows_mask_fifteen_percent_80_10_10(tmp_path: Path, tokenizer: CharTokenizer) -> None:
+    poems = "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n白日依山尽，黄河入海流。欲穷千里目，更上一层楼。\n"
+    (tmp_path / "pretrain.txt").write_text(poems * 20, encoding="utf-8")
+    windows = MaskedWindows(tmp_path / "pretrain.txt", tokenizer, window=30)
+    rng = random.Random(0)
+    specials = torch.tensor([tokenizer.ids[t] for t in SPECIAL_TOKENS])
+    counts = {"chars": 0, "chosen": 0, "masked": 0, "random": 0, "kept": 0}
+    for _ in range(20):
+        batch = windows.batch(rng, 32)
+        inputs, labels = batch["input_ids"], batch["labels"]
+        assert inputs.shape == labels.shape == (32, 32)
+        assert (inputs[:, 0] == tokenizer.cls_id).all() and (inputs[:, -1] == tokenizer.sep_id).all()
+        chosen = labels != IGNORE
+        original = torch.where(chosen, labels, inputs)  # unchosen positions are left as they were
+        special = torch.isin(original, specials)
+        assert not (chosen & special).any(), "a special token was masked"
+        assert not torch.isin(labels[chosen], specials).any()
+        assert not ((inputs == tokenizer.mask_id) & ~chosen).any()
+        assert not torch.isin(inputs[chosen & (inputs != tokenizer.mask_id)], specials).any()
+        counts["chars"] += int((~special).sum())
+        counts["chosen"] += int(chosen.sum())
+        counts["masked"] += int((chosen & (inputs == tokenizer.mask_id)).sum())
+        counts["kept"] += int((chosen & (inputs == labels)).sum())
+        counts["random"] += int((chosen & (inputs != tokenizer.mask_id) & (inputs != labels)).sum())
+    assert 0.12 < counts["chosen"] / counts["chars"] < 0.18, counts
+    assert 0.74 < counts["masked"] / counts["chosen"] < 0.86, counts
+    assert 0.06 < counts["random"] / counts["chosen"] < 0.14, counts
+    assert 0.06 < counts["kept"] / counts["chosen"] < 0.15, counts
+
+
+def run_train(data_dir: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-W", "ignore", "-m", "model.train", "--stage", "finetune", "--data", str(data_dir),
+               "--out", str(out), "--batch-size", "4", "--eval-every", "3", *flags]
+    result = subprocess.run(command, cwd=ROOT, env=os.environ | {"POET_TRAIN_THREADS": "1"},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def log_records(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "train.log").read_text().splitlines()]
+
+
+def test_train_cli_writes_log_checkpoint_and_model_then_resumes(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run_train(data_dir, out, "--max-steps", "3")
+    records = log_records(out)
+    evals = [r for r in records if "dev_ppl" in r]
+    assert [r["step"] for r in evals] == [3] and math.isfinite(evals[0]["dev_ppl"]) and evals[0]["dev_ppl"] > 1
+    assert records[-1]["done"] is True and records[-1]["step"] == 3
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 3
+    for name in ("config.json", "model.safetensors", "vocab.txt"):
+        assert (out / "model" / name).is_file(), name
+    assert (out / "model" / "vocab.txt").read_text() == (data_dir / "vocab.txt").read_text()
+    tokens_after_3 = records[-1]["tokens"]
+
+    resumed = run_train(data_dir, out, "--max-steps", "5", "--resume")
+    assert "resumed at step 3" in resumed.stderr
+    later = log_records(out)[len(records):]
+    assert [r["step"] for r in later if "dev_ppl" in r] == [5], later
+    assert all(r["step"] > 3 for r in later), "the resumed run started again from the beginning"
+    assert later[-1]["done"] is True and later[-1]["step"] == 5 and later[-1]["tokens"] > tokens_after_3
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 5
