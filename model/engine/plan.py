@@ -8,7 +8,7 @@ from model.engine.types import FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, Poem
 from model.engine.prosody import PING, tone_of
 from model.forms import FORMS, Form
 from model.text import is_han, normalise_punctuation, split_lines, to_simplified
-from model.tokenizer import CharTokenizer
+from model.tokenizer import CharTokenizer, UnknownCharacterError
 
 DEFAULT_FORM = "七绝"
 MAX_KEYWORDS = 3
@@ -61,7 +61,10 @@ def plan_acrostic(text: str, form_name: str, tokenizer: CharTokenizer) -> Plan:
         raise PoetryError(f"{form.name}只有 {form.lines} 句，放不下 {len(heads)} 个藏头字",
                           f"a {form.name} has {form.lines} lines, too few for {len(heads)} acrostic characters")
     for char in heads:
-        tokenizer.id_of(char, strict=True)  # raises UnknownCharacterError naming the character
+        try:
+            tokenizer.id_of(char, strict=True)
+        except UnknownCharacterError:
+            raise PoetryError(f"模型不会写“{char}”字，请换一个", f"the model cannot write the character {char!r}; use another") from None
     return Plan(form, forced={(i, 0): char for i, char in enumerate(heads)})
 
 

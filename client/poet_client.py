@@ -1,0 +1,112 @@
+"""PoetClient: the Python way to talk to the model server."""
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import grpc
+
+from client.errors import InvalidRequest, from_rpc_error
+from client.types import GenerateResult, PoemOut, Progress
+from proto.poet.v1 import poet_pb2, poet_pb2_grpc
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+FIELDS = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", "repetition_penalty",
+          "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+T = TypeVar("T")
+
+
+def result_from_pb(reply: poet_pb2.GenerateReply) -> GenerateResult:
+    poems = [PoemOut(p.text, list(p.lines), round(p.score, 4), p.rhyme_group, list(p.tones),
+                     list(p.rhyme_positions), dict(p.constraints)) for p in reply.poems]
+    return GenerateResult(reply.form, reply.mode, poems, list(reply.keywords), round(reply.elapsed_ms, 1))
+
+
+def build_request(fields: dict) -> poet_pb2.GenerateRequest:
+    """A GenerateRequest from keyword fields; None means 'server default'."""
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise InvalidRequest(f"未知字段 / unknown field(s): {', '.join(sorted(unknown))}")
+    try:
+        return poet_pb2.GenerateRequest(**{k: v for k, v in fields.items() if v is not None})
+    except (TypeError, ValueError) as error:
+        raise InvalidRequest(f"字段类型错误 / a field has the wrong type: {error}") from None
+
+
+class PoetClient:
+    """`with PoetClient() as c: c.generate(mode="acrostic", text="春夏秋冬", form="七绝")`."""
+
+    def __init__(self, address: str | None = None, timeout: float = 60.0, retries: int = 3):
+        self.address = address or os.environ.get("POET_SERVER", DEFAULT_ADDRESS)
+        self.timeout, self.retries = timeout, retries
+        self.channel = grpc.insecure_channel(self.address)
+        self.stub = poet_pb2_grpc.PoetStub(self.channel)
+
+    def __enter__(self) -> PoetClient:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def generate(self, **fields) -> GenerateResult:
+        """n poems for one request (the batch fields as keyword arguments)."""
+        request = build_request(fields)
+        return result_from_pb(self._call(lambda: self.stub.Generate(request, timeout=self.timeout)))
+
+    def stream(self, **fields) -> Iterator[Progress | GenerateResult]:
+        """Progress updates as characters are decoded, then the GenerateResult."""
+        request = build_request(fields)
+        replies = self._call(lambda: self._first_and_rest(self.stub.GenerateStream(request, timeout=self.timeout)))
+        try:
+            for reply in replies:
+                if reply.HasField("progress"):
+                    yield Progress(reply.progress.index, reply.progress.text)
+                else:
+                    yield result_from_pb(reply.done)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    def info(self) -> dict:
+        """Model name and version, vocabulary size, forms, modes and limits."""
+        reply = self._call(lambda: self.stub.GetInfo(poet_pb2.GetInfoRequest(), timeout=self.timeout))
+        return {"model_name": reply.model_name, "model_version": reply.model_version, "vocab_size": reply.vocab_size,
+                "forms": list(reply.forms), "modes": list(reply.modes), "max_candidates": reply.max_candidates,
+                "max_text": reply.max_text, "max_batch": reply.max_batch, "max_queue": reply.max_queue}
+
+    def health(self) -> bool:
+        """True when the model server reports SERVING."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        try:
+            reply = health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        except grpc.RpcError:
+            return False
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    @staticmethod
+    def _first_and_rest(replies: Iterator) -> Iterator:
+        """Wait for the first message so that UNAVAILABLE surfaces here, where it can be retried."""
+        first = next(replies)
+        return _chain(first, replies)
+
+    def _call(self, rpc: Callable[[], T]) -> T:
+        """Run rpc, retrying with exponential backoff and jitter on UNAVAILABLE only."""
+        for attempt in range(self.retries + 1):
+            try:
+                return rpc()
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
+                    raise from_rpc_error(error) from None
+            time.sleep(min(4.0, 0.25 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("the loop returns or raises")
+
+
+def _chain(first, rest: Iterator) -> Iterator:
+    yield first
+    yield from rest

@@ -1,0 +1,1 @@
+"""Protocol: the poet.v1 gRPC contract and its generated code."""

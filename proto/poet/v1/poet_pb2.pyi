@@ -1,0 +1,122 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GenerateRequest(_message.Message):
+    __slots__ = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", "repetition_penalty", "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    FORM_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    TOP_K_FIELD_NUMBER: _ClassVar[int]
+    TOP_P_FIELD_NUMBER: _ClassVar[int]
+    REPETITION_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    RHYME_FIELD_NUMBER: _ClassVar[int]
+    RHYME_FIRST_LINE_FIELD_NUMBER: _ClassVar[int]
+    METER_FIELD_NUMBER: _ClassVar[int]
+    STRICT_METER_FIELD_NUMBER: _ClassVar[int]
+    NO_REPEAT_FIELD_NUMBER: _ClassVar[int]
+    NO_COPY_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    form: str
+    text: str
+    n: int
+    seed: int
+    temperature: float
+    top_k: int
+    top_p: float
+    repetition_penalty: float
+    rhyme: bool
+    rhyme_first_line: bool
+    meter: bool
+    strict_meter: bool
+    no_repeat: bool
+    no_copy: bool
+    def __init__(self, mode: _Optional[str] = ..., form: _Optional[str] = ..., text: _Optional[str] = ..., n: _Optional[int] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., repetition_penalty: _Optional[float] = ..., rhyme: _Optional[bool] = ..., rhyme_first_line: _Optional[bool] = ..., meter: _Optional[bool] = ..., strict_meter: _Optional[bool] = ..., no_repeat: _Optional[bool] = ..., no_copy: _Optional[bool] = ...) -> None: ...
+
+class Poem(_message.Message):
+    __slots__ = ("text", "lines", "score", "rhyme_group", "tones", "rhyme_positions", "constraints")
+    class ConstraintsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bool
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bool] = ...) -> None: ...
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    RHYME_GROUP_FIELD_NUMBER: _ClassVar[int]
+    TONES_FIELD_NUMBER: _ClassVar[int]
+    RHYME_POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    lines: _containers.RepeatedScalarFieldContainer[str]
+    score: float
+    rhyme_group: str
+    tones: _containers.RepeatedScalarFieldContainer[str]
+    rhyme_positions: _containers.RepeatedScalarFieldContainer[int]
+    constraints: _containers.ScalarMap[str, bool]
+    def __init__(self, text: _Optional[str] = ..., lines: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., rhyme_group: _Optional[str] = ..., tones: _Optional[_Iterable[str]] = ..., rhyme_positions: _Optional[_Iterable[int]] = ..., constraints: _Optional[_Mapping[str, bool]] = ...) -> None: ...
+
+class GenerateReply(_message.Message):
+    __slots__ = ("form", "mode", "poems", "keywords", "elapsed_ms")
+    FORM_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    POEMS_FIELD_NUMBER: _ClassVar[int]
+    KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    form: str
+    mode: str
+    poems: _containers.RepeatedCompositeFieldContainer[Poem]
+    keywords: _containers.RepeatedScalarFieldContainer[str]
+    elapsed_ms: float
+    def __init__(self, form: _Optional[str] = ..., mode: _Optional[str] = ..., poems: _Optional[_Iterable[_Union[Poem, _Mapping]]] = ..., keywords: _Optional[_Iterable[str]] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
+
+class Progress(_message.Message):
+    __slots__ = ("index", "text")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    text: str
+    def __init__(self, index: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
+
+class GenerateStreamReply(_message.Message):
+    __slots__ = ("progress", "done")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    progress: Progress
+    done: GenerateReply
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., done: _Optional[_Union[GenerateReply, _Mapping]] = ...) -> None: ...
+
+class GetInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetInfoReply(_message.Message):
+    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VOCAB_SIZE_FIELD_NUMBER: _ClassVar[int]
+    FORMS_FIELD_NUMBER: _ClassVar[int]
+    MODES_FIELD_NUMBER: _ClassVar[int]
+    MAX_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    MAX_TEXT_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    model_version: str
+    vocab_size: int
+    forms: _containers.RepeatedScalarFieldContainer[str]
+    modes: _containers.RepeatedScalarFieldContainer[str]
+    max_candidates: int
+    max_text: int
+    max_batch: int
+    max_queue: int
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ...) -> None: ...

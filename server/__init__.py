@@ -1,0 +1,1 @@
+"""Servers: the gRPC model server over the engine, and the Flask web app over the client."""
