@@ -1,0 +1,80 @@
+"""client.batch end to end against a real server: poems and errors per line, a kill mid-run,
+and --resume finishing the job with every id exactly once."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.grpc_helpers import ROOT, running_server
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir):
+    with running_server(tiny_model_dir, max_batch=16, max_queue=256) as (address, _):
+        yield address
+
+
+def batch(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "client.batch", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_each_line_gets_poems_or_an_error(server: str, tmp_path: Path) -> None:
+    requests = tmp_path / "in.jsonl"
+    requests.write_text("\n".join([
+        json.dumps({"id": "a", "mode": "acrostic", "text": "春夏秋冬", "form": "七绝", "seed": 1}, ensure_ascii=False),
+        "this is not json",
+        json.dumps({"id": "c", "mode": "acrostic", "text": "abc"}),
+        json.dumps({"mode": "random", "form": "五律", "n": 2, "seed": 3}, ensure_ascii=False),
+    ]) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    process = batch(str(requests), "-o", str(out), "--server", server)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    by_id = {r["id"]: r for r in records(out)}
+    assert set(by_id) == {"a", "2", "c", "4"}
+    assert [line[0] for line in by_id["a"]["lines"]] == list("春夏秋冬") and by_id["a"]["poem"].startswith("春")
+    assert "JSON" in by_id["2"]["error"] and "Chinese characters" in by_id["c"]["error"]
+    assert len(by_id["4"]["poems"]) == 2 and isinstance(by_id["4"]["score"], float)
+    assert "2 poems, 2 errors" in stderr
+
+
+def test_plain_prompts_with_a_mode(server: str, tmp_path: Path) -> None:
+    prompts = tmp_path / "heads.txt"
+    prompts.write_text("春夏秋冬\n山高水长\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    batch(str(prompts), "-o", str(out), "--mode", "acrostic", "--server", server).communicate(timeout=120)
+    assert sorted(r["lines"][0][0] for r in records(out)) == sorted("春山")
+
+
+def test_a_killed_run_resumes_without_loss_or_duplicates(server: str, tmp_path: Path) -> None:
+    total = 240
+    requests = tmp_path / "in.jsonl"
+    requests.write_text("".join(json.dumps({"id": f"r{i}", "mode": "random", "form": "七律", "seed": i}) + "\n"
+                                for i in range(total)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    process = batch(str(requests), "-o", str(out), "--server", server, "--concurrency", "2")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    written = len(records(out))
+    assert 0 < written < total, "the kill should land mid-run"
+    resumed = batch(str(requests), "-o", str(out), "--server", server, "--concurrency", "4", "--resume")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr
+    counts = Counter(r["id"] for r in records(out))
+    assert set(counts) == {f"r{i}" for i in range(total)} and max(counts.values()) == 1
+    assert all("poem" in r for r in records(out))

@@ -1,0 +1,148 @@
+"""The model server on a loopback port, through PoetClient and raw stubs: every RPC, streaming,
+health, reflection, bad input, deadlines, cancellation, overload and draining on SIGTERM."""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from client import GenerateResult, InvalidRequest, PoetClient, Progress, ServerBusy, ServerUnavailable
+from proto.poet.v1 import poet_pb2, poet_pb2_grpc
+from tests.grpc_helpers import running_server, start_server_process
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir):
+    with running_server(tiny_model_dir) as (address, engine):
+        yield address
+
+
+def test_generate_returns_n_poems_with_everything_the_engine_knows(server: str) -> None:
+    with PoetClient(server) as client:
+        result = client.generate(mode="acrostic", text="春夏秋冬", form="七绝", n=2, seed=1)
+    assert result.form == "七绝" and result.mode == "acrostic" and len(result.poems) == 2
+    for poem in result.poems:
+        assert [line[0] for line in poem.lines] == list("春夏秋冬")
+        assert len(poem.tones) == 4 and all(len(t) == 7 for t in poem.tones)
+        assert poem.rhyme_group and poem.rhyme_positions == [1, 3] and all(poem.constraints.values())
+    assert result.elapsed_ms > 0
+
+
+def test_the_same_seed_gives_the_same_poem_over_the_wire(server: str) -> None:
+    with PoetClient(server) as client:
+        first, second = (client.generate(form="五律", seed=9, temperature=0.9, top_p=0.9) for _ in range(2))
+    assert first.poems[0].text == second.poems[0].text
+
+
+def test_theme_reports_keywords(server: str) -> None:
+    with PoetClient(server) as client:
+        result = client.generate(mode="theme", text="秋天的夜晚思念故乡", seed=2)
+    assert result.keywords
+
+
+def test_stream_sends_growing_progress_then_one_result(server: str) -> None:
+    with PoetClient(server) as client:
+        events = list(client.stream(mode="random", form="七律", n=2, seed=4))
+    assert isinstance(events[-1], GenerateResult) and all(isinstance(e, Progress) for e in events[:-1])
+    final = {i: p.text for i, p in enumerate(events[-1].poems)}
+    for index in final:
+        texts = [e.text for e in events[:-1] if e.index == index]
+        assert texts and texts[-1] == final[index]
+    assert len(events) > 2 * 8  # more than one update a line
+
+
+def test_info(server: str) -> None:
+    with PoetClient(server) as client:
+        info = client.info()
+    assert info["vocab_size"] > 1000 and info["forms"] == ["五绝", "七绝", "五律", "七律"] and info["max_candidates"] == 8
+
+
+def test_health_and_reflection(server: str) -> None:
+    with grpc.insecure_channel(server) as channel:
+        status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="poet.v1.Poet"))
+        assert status.status == health_pb2.HealthCheckResponse.SERVING
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = {s.name for reply in replies for s in reply.list_services_response.service}
+    assert {"poet.v1.Poet", "grpc.health.v1.Health"} <= names
+
+
+@pytest.mark.parametrize("fields, needle", [
+    ({"mode": "sonnet"}, "unknown mode"),
+    ({"mode": "acrostic", "text": "春夏秋冬春夏秋冬春"}, "at most 8"),
+    ({"mode": "acrostic", "text": "abc"}, "Chinese characters"),
+    ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
+    ({"mode": "random", "n": 20}, "n must"),
+    ({"mode": "random", "temperature": 5.0}, "temperature"),
+])
+def test_bad_requests_are_invalid_argument_with_a_bilingual_message(server: str, fields: dict, needle: str) -> None:
+    with PoetClient(server) as client, pytest.raises(InvalidRequest) as error:
+        client.generate(**fields)
+    assert needle in error.value.message and " / " in error.value.message
+    assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_deadline_is_honoured(server: str) -> None:
+    with grpc.insecure_channel(server) as channel:
+        with pytest.raises(grpc.RpcError) as error:
+            poet_pb2_grpc.PoetStub(channel).Generate(poet_pb2.GenerateRequest(form="七律", n=8), timeout=0.01)
+    assert error.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_a_cancelled_stream_frees_its_rows(tiny_model_dir) -> None:
+    with running_server(tiny_model_dir, max_batch=8, max_queue=2) as (address, engine):
+        with grpc.insecure_channel(address) as channel:
+            call = poet_pb2_grpc.PoetStub(channel).GenerateStream(poet_pb2.GenerateRequest(form="七律", n=8, seed=1))
+            next(call)  # decoding has started and holds all 8 rows
+            call.cancel()
+        deadline = time.monotonic() + 10
+        while engine.live and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not engine.live
+        with PoetClient(address, timeout=60) as client:
+            assert len(client.generate(form="五绝", n=8, seed=2).poems) == 8
+
+
+def test_a_full_queue_answers_resource_exhausted_at_once(tiny_model_dir) -> None:
+    with running_server(tiny_model_dir, max_batch=8, max_queue=1) as (address, engine):
+        errors, done = [], []
+
+        def ask(seed: int) -> None:
+            try:
+                with PoetClient(address, timeout=60) as client:
+                    done.append(client.generate(form="七律", n=8, seed=seed))
+            except ServerBusy as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=ask, args=(s,)) for s in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert errors and done and len(errors) + len(done) == 6
+
+
+def test_unreachable_server_is_unavailable_after_retries() -> None:
+    with PoetClient("127.0.0.1:1", timeout=2, retries=1) as client, pytest.raises(ServerUnavailable):
+        client.generate()
+
+
+def test_sigterm_drains_in_flight_calls_and_exits_zero(tiny_model_dir) -> None:
+    process, address = start_server_process(tiny_model_dir, "--grace", "20")
+    try:
+        with PoetClient(address, timeout=60) as client:
+            stream = client.stream(form="七律", n=8, seed=3)
+            first = next(stream)
+            process.send_signal(signal.SIGTERM)
+            rest = list(stream)
+        assert isinstance(first, Progress) and isinstance(rest[-1], GenerateResult)
+        assert process.wait(30) == 0
+        with PoetClient(address, timeout=2, retries=0) as client, pytest.raises(ServerUnavailable):
+            client.generate()
+    finally:
+        process.kill()
