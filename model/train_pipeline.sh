@@ -5,11 +5,13 @@
 # 1. corpus → data/           2. the experiment at equal compute (~4.9M tokens per arm):
 #    arm A: MLM pretraining (1,200 steps) then causal fine-tuning (1,400 steps)
 #    arm B: causal fine-tuning from scratch (2,800 steps)
-# 3. the better arm is fine-tuned further (SHIP_STEPS, default 4,000) and copied to model/weights.
+# 3. the better arm is fine-tuned further (SHIP_STEPS, default 4,000) and shipped to model/weights
+#    (fp16 safetensors, vocab, INT8 IR, training-line table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 SHIP_STEPS=${SHIP_STEPS:-4000}
+SHIP_MINUTES=${SHIP_MINUTES:-600}  # a wall-clock cap for the last stage
 [ -f data/train.jsonl ] || $PY -m model.data
 train() { $PY -W ignore -m model.train --resume "$@"; }
 done_() { [ -f "$1/model/model.safetensors" ]; }
@@ -25,5 +27,5 @@ wait
 export POET_TRAIN_THREADS=2
 best=$($PY -m model.compare runs/ft_pretrained runs/ft_scratch)
 done_ runs/ship || train --stage finetune --init "$best/model" --out runs/ship --max-steps "$SHIP_STEPS" \
-    --eval-every 500 --lr 5e-4 --warmup 100 --seed 1
+    --eval-every 500 --lr 5e-4 --warmup 100 --seed 1 --max-minutes "$SHIP_MINUTES"
 $PY -m model.ship runs/ship/model
