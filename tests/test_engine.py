@@ -147,7 +147,8 @@ def unknown_character(engine: Engine) -> str:
     ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than the form"),
     ({"mode": "continue", "text": "hello，"}, "Chinese characters"),
     ({"mode": "theme", "text": ""}, "theme"),
-    ({"mode": "theme", "text": "山" * 51}, "too long"),
+    ({"mode": "theme", "text": "山" * 51}, "theme too long"),
+    ({"mode": "continue", "text": "山" * 65}, "text too long"),
 ])
 def test_bad_input_gets_a_bilingual_error(engine: Engine, request_fields: dict, needle: str) -> None:
     with pytest.raises(PoetryError) as error:

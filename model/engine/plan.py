@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from model.engine.types import FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, PoemRequest, PoetryError
+from model.engine.types import FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MAX_THEME, MODES, PoemRequest, PoetryError
 from model.engine.prosody import PING, tone_of
 from model.forms import FORMS, Form
 from model.text import is_han, normalise_punctuation, split_lines, to_simplified
@@ -115,6 +115,8 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
     theme = clean_text(text)
     if not theme:
         raise PoetryError("主题不能为空", "the theme must not be empty")
+    if len(theme) > MAX_THEME:
+        raise PoetryError(f"主题过长（最多 {MAX_THEME} 字）", f"theme too long (at most {MAX_THEME} characters)")
     known = lambda word: all(tokenizer.id_of(c) != tokenizer.unk_id for c in word)  # noqa: E731
     words = [w for w in jieba.analyse.extract_tags(theme, topK=8) if is_han(w) and known(w)]
     words = [w[:MAX_KEYWORD_CHARS] for w in words][:MAX_KEYWORDS]

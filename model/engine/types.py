@@ -5,7 +5,8 @@ from dataclasses import asdict, dataclass, field
 
 MODES = ("random", "continue", "acrostic", "theme")
 FORM_NAMES = ("五绝", "七绝", "五律", "七律")
-MAX_TEXT = 50  # characters of user text a request may carry
+MAX_TEXT = 64  # characters of user text: a 七律 opening of seven lines with its marks is 56
+MAX_THEME = 50  # characters of a theme
 MAX_CANDIDATES = 8
 
 

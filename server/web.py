@@ -1,0 +1,233 @@
+"""The web app: the poetry studio page and a JSON / Server-Sent Events API over client.PoetClient."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack
+from functools import lru_cache
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import opencc
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from client import PoetClient
+from client.errors import InvalidRequest, PoetClientError, ServerBusy, ServerUnavailable
+from client.types import Progress
+from server.web_validation import (FORMS, MAX_CANDIDATES, MAX_TEXT, MODES, WebError, error_body, parse_convert,
+                                   parse_generate, parse_query)
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("poet.web")
+bp = Blueprint("web", __name__)
+
+MAX_REQUEST_BYTES = 16 * 1024  # a generate request is a few hundred bytes
+HEALTH_TIMEOUT_S = 3.0  # the status chip should not wait as long as a poem
+CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+UNAVAILABLE = ("模型服务未启动或无法连接，请稍后重试", "the model server is not reachable; please try again shortly")
+BUSY = ("模型服务繁忙，请稍后重试", "the model server is busy; please try again shortly")
+UPSTREAM = ("模型服务出错，请重试", "the model server failed; please try again")
+HTTP_ZH = {404: "没有这个地址", 405: "不支持这种请求方法", 413: "请求过大", 400: "请求有误"}
+MODE_LABELS = {"random": "随机", "continue": "续写", "acrostic": "藏头", "theme": "主题"}
+FORM_IDS = {"": "auto", "五绝": "wujue", "七绝": "qijue", "五律": "wulv", "七律": "qilv"}
+_convert_lock = threading.Lock()  # one OpenCC converter object is shared by waitress's threads
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; tests pass config such as CLIENT_FACTORY, a fake PoetClient class."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_mapping(
+        POET_SERVER=os.environ.get("POET_SERVER", "127.0.0.1:50051"),
+        POET_TIMEOUT=float(os.environ.get("POET_TIMEOUT", "60")),  # seconds one request may wait on the model
+        POET_RETRIES=int(os.environ.get("POET_RETRIES", "2")),
+        CLIENT_FACTORY=PoetClient,  # called as factory(address=, timeout=, retries=); used as a context manager
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False  # poems stay readable in the JSON
+    app.json.sort_keys = False  # fields in the documented order
+    app.register_blueprint(bp)
+    register_error_handlers(app)
+    app.after_request(add_security_headers)
+    return app
+
+
+def new_client(timeout: float | None = None) -> AbstractContextManager:
+    """A client for one request; a fresh channel each time keeps requests independent."""
+    config = current_app.config
+    return config["CLIENT_FACTORY"](address=config["POET_SERVER"], timeout=timeout or config["POET_TIMEOUT"],
+                                    retries=config["POET_RETRIES"])
+
+
+def json_body() -> Any:
+    """The request's JSON whatever its Content-Type says, or a WebError."""
+    data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise WebError("请求不是有效的 JSON", "the request body is not valid JSON") from None
+
+
+def sse(event: str, data: dict) -> str:
+    """One Server-Sent Event; compact JSON never spans lines."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def encode_item(item: Any) -> str:
+    """A stream item as an event: progress while writing, done with the whole result."""
+    if isinstance(item, Progress):
+        return sse("progress", {"index": item.index, "text": item.text})
+    return sse("done", item.to_dict())
+
+
+@bp.get("/")
+def index() -> str:
+    """The studio page, optionally pre-filled from ?mode=&form=&text= (a link to share)."""
+    mode = request.args.get("mode", "random")
+    form = request.args.get("form", "七绝")
+    return render_template(
+        "index.html", mode=mode if mode in MODES else "random", form=form if form in FORM_IDS else "七绝",
+        text=request.args.get("text", "")[:MAX_TEXT], modes=MODE_LABELS, form_ids=FORM_IDS,
+        max_text=MAX_TEXT, max_candidates=MAX_CANDIDATES)
+
+
+@bp.post("/api/generate")
+def generate() -> Response:
+    """Write poems and answer when all are finished."""
+    params = parse_generate(json_body())
+    with new_client() as client:
+        result = client.generate(**params)
+    return jsonify(result.to_dict())
+
+
+@bp.route("/api/stream", methods=["GET", "POST"])
+def stream() -> Response:
+    """Write poems as Server-Sent Events: progress per character, then done (or error)."""
+    params = parse_generate(json_body()) if request.method == "POST" else parse_query(request.args)
+    stack = ExitStack()
+    try:
+        client = stack.enter_context(new_client())
+        items = client.stream(**params)
+        stack.callback(getattr(items, "close", lambda: None))  # cancels the RPC if the browser leaves
+        # The first item is awaited here, so a refused request gets a real 400/503 status, not a 200 stream.
+        first = next(items, None)
+        if first is None:
+            raise PoetClientError("empty stream")
+    except BaseException:
+        stack.close()
+        raise
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    response = Response(stream_events(first, items, stack), mimetype="text/event-stream", headers=headers)
+    response.call_on_close(stack.close)  # also when the body is never read (HEAD, a client gone at once)
+    return response
+
+
+def stream_events(first: Any, items: Iterator[Any], stack: ExitStack) -> Iterator[str]:
+    """The events of a stream already started; failures after the start become an error event."""
+    with stack:
+        try:
+            for item in chain([first], items):
+                yield encode_item(item)
+        except PoetClientError as error:
+            body, _ = client_error_response(error)
+            yield sse("error", body)
+        except Exception:  # the status line has gone already: tell the page rather than cut the stream
+            log.exception("stream failed")
+            yield sse("error", error_body(*UPSTREAM))
+
+
+@bp.get("/api/health")
+def health() -> tuple[Response, int]:
+    """200 when the model server is serving, 503 otherwise."""
+    try:
+        with new_client(HEALTH_TIMEOUT_S) as client:
+            serving = client.health()
+    except PoetClientError:
+        serving = False
+    if serving:
+        return jsonify({"web": "ok", "model": "SERVING"}), 200
+    return jsonify({"web": "ok", "model": "UNAVAILABLE", **error_body(*UNAVAILABLE)}), 503
+
+
+@bp.get("/api/info")
+def info() -> Response:
+    """What the model server says about itself (model, forms, limits)."""
+    with new_client(HEALTH_TIMEOUT_S) as client:
+        return jsonify(client.info())
+
+
+@bp.post("/api/convert")
+def convert() -> Response:
+    """Simplified ↔ traditional characters with OpenCC."""
+    text, config = parse_convert(json_body())
+    with _convert_lock:
+        converted = converter(config).convert(text)
+    return jsonify({"text": converted})
+
+
+@lru_cache(maxsize=2)
+def converter(config: str) -> opencc.OpenCC:
+    """One OpenCC converter per direction; loading its dictionaries takes a while."""
+    return opencc.OpenCC(config)
+
+
+def split_bilingual(message: str) -> tuple[str, str]:
+    """'中文 / English' as (zh, en); a message in one language serves as both."""
+    zh, _, en = message.partition(" / ")
+    return zh, (en or zh)
+
+
+def client_error_response(error: PoetClientError) -> tuple[dict, int]:
+    """The JSON body and status for an error the client raised."""
+    if isinstance(error, InvalidRequest):
+        return error_body(*split_bilingual(getattr(error, "message", "") or str(error))), 400
+    if isinstance(error, ServerBusy):
+        return error_body(*BUSY), 503
+    if isinstance(error, ServerUnavailable):
+        return error_body(*UNAVAILABLE), 503
+    log.warning("model server error: %s", error)
+    return error_body(*UPSTREAM), 502
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every API failure answers JSON with a bilingual message; none is an HTML 500."""
+
+    @app.errorhandler(WebError)
+    def web_error(error: WebError) -> tuple[dict, int]:
+        return error.to_dict(), error.status
+
+    @app.errorhandler(PoetClientError)
+    def client_error(error: PoetClientError) -> tuple[dict, int, dict]:
+        body, status = client_error_response(error)
+        return body, status, ({"Retry-After": "2"} if status == 503 else {})
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        if not request.path.startswith("/api/") and error.code != 413:
+            return error
+        return error_body(HTTP_ZH.get(error.code or 400, "请求有误"), error.description or error.name), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[dict, int]:
+        log.exception("unexpected error")
+        return error_body("服务器内部错误", "internal server error"), 500
+
+
+def add_security_headers(response: Response) -> Response:
+    """A strict Content-Security-Policy and friends on every response."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response

@@ -1,0 +1,115 @@
+// Checks the input as it is typed, mirroring the model server's rules so mistakes show at once.
+
+export const FORMS = {
+  "五绝": { lines: 4, width: 5 },
+  "七绝": { lines: 4, width: 7 },
+  "五律": { lines: 8, width: 5 },
+  "七律": { lines: 8, width: 7 },
+};
+export const MAX_TEXT = 64;
+export const MAX_THEME = 50;
+const MAX_HEADS = 8;
+const HAN = /^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$/u;
+const LINE_END = /[，。？！；：\n]/u;
+// ASCII and variant punctuation folded to full-width, as the engine does.
+const FOLD = { ",": "，", "、": "，", ";": "；", "!": "！", "?": "？", ".": "。", ":": "：" };
+
+const isHan = (char) => HAN.test(char);
+const firstNonHan = (text) => [...text].find((char) => !isHan(char));
+const ok = (fields) => ({ ok: true, message: "", ...fields });
+const fail = (message) => ({ ok: false, message });
+const waiting = (hint) => ({ ok: false, message: "", hint });
+
+/** Which form a request will get: the chosen one, else the engine's default for the mode. */
+export function effectiveForm(mode, form, count = 0, width = 7) {
+  if (form) return form;
+  if (mode === "acrostic") return count <= 4 ? "七绝" : "七律";
+  if (mode === "continue") return width === 5 ? (count <= 4 ? "五绝" : "五律") : count <= 4 ? "七绝" : "七律";
+  return "七绝";
+}
+
+function checkAcrostic(raw, form) {
+  const heads = raw.replace(/\s+/gu, "");
+  if (!heads) return waiting(`输入 1–${MAX_HEADS} 个藏头字，每字起一句`);
+  const bad = firstNonHan(heads);
+  if (bad) return fail(`藏头字只能是汉字：「${bad}」不是`);
+  const count = [...heads].length;
+  if (count > MAX_HEADS) return fail(`藏头字最多 ${MAX_HEADS} 个，现有 ${count} 个`);
+  if (form && count > FORMS[form].lines) return fail(`${form}只有 ${FORMS[form].lines} 句，放不下 ${count} 个藏头字`);
+  const chosen = effectiveForm("acrostic", form, count);
+  const given = [...heads].map((char, line) => [line, 0, char]);
+  return ok({ text: heads, form: chosen, given, hint: `${count} 个藏头字 · ${chosen} ${FORMS[chosen].lines} 句，依次以「${[...heads].join("」「")}」起句` });
+}
+
+/** The opening cut into lines: [{line, mark}], the last one possibly without a mark. */
+function splitOpening(raw) {
+  const text = [...raw].map((char) => FOLD[char] || char).join("")
+    .replace(/[^\S\n]+/gu, "").replace(/([，。？！；：])\n+/gu, "$1").replace(/\n+/gu, "\n").replace(/^\n|\n$/gu, "");
+  const pieces = [];
+  let line = "";
+  for (const char of text) {
+    if (LINE_END.test(char)) {
+      pieces.push({ line, mark: char });
+      line = "";
+    } else line += char;
+  }
+  if (line) pieces.push({ line, mark: "" });
+  return pieces;
+}
+
+function openingWidth(complete, partial, form) {
+  if (form) return FORMS[form].width;
+  const widths = new Set(complete.map((piece) => [...piece.line].length));
+  if (widths.size) return widths.size === 1 ? [...widths][0] : 0;
+  return [...partial].length === 5 ? 5 : 7;
+}
+
+function checkContinue(raw, form) {
+  const pieces = splitOpening(raw);
+  if (!pieces.length) return waiting("写下开头一两句，以「，」「。」或换行分句");
+  if (pieces.some((piece) => !piece.line)) return fail("开头里有空句：两个标点之间须有字");
+  const bad = firstNonHan(pieces.map((piece) => piece.line).join(""));
+  if (bad) return fail(`开头只能是汉字和标点：「${bad}」不是`);
+  const complete = pieces.filter((piece) => piece.mark);
+  const partial = pieces.at(-1).mark ? "" : pieces.at(-1).line;
+  const width = openingWidth(complete, partial, form);
+  const wrong = complete.findIndex((piece) => [...piece.line].length !== width);
+  if (width !== 5 && width !== 7) return fail("开头各句须同为五字或七字");
+  if (wrong >= 0) return fail(`第 ${wrong + 1} 句有 ${[...complete[wrong].line].length} 字，${form || "这首诗"}每句 ${width} 字`);
+  if ([...partial].length > width) return fail(`末句已有 ${[...partial].length} 字，超过每句 ${width} 字`);
+  const chosen = effectiveForm("continue", form, pieces.length, width);
+  if (pieces.length > FORMS[chosen].lines) return fail(`开头有 ${pieces.length} 句，${chosen}只有 ${FORMS[chosen].lines} 句`);
+  const text = pieces.map((piece, i) => piece.line + (piece.mark === "\n" ? (i % 2 ? "。" : "，") : piece.mark)).join("");
+  if ([...text].length > MAX_TEXT) return fail(`开头最多 ${MAX_TEXT} 字（含标点）`);
+  const given = pieces.flatMap((piece, line) => [...piece.line].map((char, column) => [line, column, char]));
+  const rest = FORMS[chosen].lines - complete.length;
+  return ok({ text, form: chosen, given, hint: `已有 ${complete.length} 句${partial ? `又 ${[...partial].length} 字` : ""} · ${chosen}，续写其余 ${rest} 句` });
+}
+
+function checkTheme(raw) {
+  const theme = raw.trim();
+  if (!theme) return waiting("一句话或几个词，模型从中取关键词入诗");
+  if (/[A-Za-z0-9]/u.test(theme)) return fail("主题只能用汉字（可带标点）");
+  if (![...theme].some(isHan)) return fail("主题里至少要有一个汉字");
+  if ([...theme].length > MAX_THEME) return fail(`主题最多 ${MAX_THEME} 字`);
+  return ok({ text: theme, form: null, given: [], hint: "模型会从主题中取关键词入诗" });
+}
+
+/** {ok, message, hint, text, form, given} for the current mode, form and input. */
+export function validate(mode, form, raw) {
+  if (mode === "acrostic") return checkAcrostic(raw, form);
+  if (mode === "continue") return checkContinue(raw, form);
+  if (mode === "theme") {
+    const result = checkTheme(raw);
+    return result.ok ? { ...result, form: effectiveForm("theme", form) } : result;
+  }
+  return ok({ text: "", form: effectiveForm("random", form), given: [], hint: "随机模式无需输入，直接作诗" });
+}
+
+/** An edited line is acceptable when it has exactly the form's width in Han characters. */
+export function validateLine(line, width) {
+  const chars = [...line.trim()];
+  if (chars.some((char) => !isHan(char))) return `只能是汉字：「${chars.find((char) => !isHan(char))}」不是`;
+  if (chars.length !== width) return `每句 ${width} 字，现有 ${chars.length} 字`;
+  return "";
+}

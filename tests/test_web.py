@@ -1,0 +1,329 @@
+"""The Flask app over a fake PoetClient: every endpoint, every error path, the SSE format, escaping."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from client.errors import InvalidRequest, PoetClientError, ServerBusy, ServerUnavailable
+from client.types import GenerateResult, PoemOut, Progress
+from server.web import create_app
+from server.wsgi import parse_args
+
+ROOT = Path(__file__).resolve().parent.parent
+POEM = PoemOut(text="春风拂槛露华浓，夏木阴阴正可人。秋水长天同一色，冬来万里雪纷纷。",
+               lines=["春风拂槛露华浓", "夏木阴阴正可人", "秋水长天同一色", "冬来万里雪纷纷"], score=-2.5,
+               rhyme_group="上平十一真", tones=["平平仄仄仄平平", "仄仄平平仄仄平", "平仄平平平仄仄", "平平仄仄仄平平"],
+               rhyme_positions=[0, 1, 3], constraints={"well_formed": True, "rhyme": True, "meter": True})
+RESULT = GenerateResult(form="七绝", mode="acrostic", poems=[POEM], keywords=[], elapsed_ms=12.5)
+
+
+class FakeModel:
+    """What the fake clients answer: a canned poem, or `error` raised at `fail_at` (call, or after N stream items)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.made: list[dict] = []
+        self.error: Exception | None = None
+        self.fail_after: int | None = None  # stream items yielded before `error` is raised
+        self.serving = True
+        self.open = 0
+
+    def factory(self, **kwargs) -> FakeClient:
+        self.made.append(kwargs)
+        return FakeClient(self)
+
+
+class FakeClient:
+    """Quacks like client.PoetClient, backed by a FakeModel."""
+
+    def __init__(self, model: FakeModel):
+        self.model = model
+
+    def __enter__(self) -> FakeClient:
+        self.model.open += 1
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.model.open -= 1
+
+    def _maybe_fail(self, name: str, fields: dict) -> None:
+        self.model.calls.append((name, fields))
+        if self.model.error and self.model.fail_after is None:
+            raise self.model.error
+
+    def generate(self, **fields) -> GenerateResult:
+        self._maybe_fail("generate", fields)
+        return RESULT
+
+    def stream(self, **fields) -> Iterator[Progress | GenerateResult]:
+        self._maybe_fail("stream", fields)
+        for i, end in enumerate((1, 2, 7, 8)):
+            if self.model.fail_after == i:
+                raise self.model.error
+            yield Progress(0, POEM.text[:end])
+        yield RESULT
+
+    def health(self) -> bool:
+        self._maybe_fail("health", {})
+        return self.model.serving
+
+    def info(self) -> dict:
+        self._maybe_fail("info", {})
+        return {"model_name": "fake", "forms": ["五绝", "七绝", "五律", "七律"], "max_candidates": 8}
+
+
+@pytest.fixture
+def model() -> FakeModel:
+    return FakeModel()
+
+
+@pytest.fixture
+def client(model: FakeModel):
+    app = create_app({"TESTING": True, "CLIENT_FACTORY": model.factory, "POET_SERVER": "fake:1", "POET_TIMEOUT": 7.0})
+    return app.test_client()
+
+
+def events(body: str) -> list[tuple[str, dict]]:
+    """Parse a text/event-stream body into (event, data) pairs."""
+    parsed = []
+    for block in body.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.split("\n"))
+        parsed.append((fields["event"], json.loads(fields["data"])))
+    return parsed
+
+
+def assert_bilingual(response, status: int) -> dict:
+    assert response.status_code == status
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert error["zh"] and error["en"] and error["message"] == f"{error['zh']} / {error['en']}"
+    return error
+
+
+def test_page_has_the_controls_and_security_headers(client) -> None:
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for marker in ('id="mode-acrostic"', 'id="mode-continue"', 'id="mode-theme"', 'id="mode-random"', 'id="text"',
+                   'id="generate"', 'id="message"', 'id="form-qilv"', "<details", 'id="history"', 'id="retry"'):
+        assert marker in html
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "http://" not in html and "https://" not in html  # nothing from another host: works offline
+
+
+def test_page_escapes_text_from_the_query_string(client) -> None:
+    html = client.get("/", query_string={"mode": "acrostic", "text": "<script>alert(1)</script>"}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'id="mode-acrostic" value="acrostic" checked' in html
+
+
+@pytest.mark.parametrize("path", ["/static/app.js", "/static/js/api.js", "/static/js/poem.js", "/static/js/validate.js",
+                                  "/static/js/history.js", "/static/style.css", "/static/favicon.svg"])
+def test_static_files_are_served(client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    response.close()
+
+
+def test_scripts_never_write_html_from_data() -> None:
+    for script in (ROOT / "static").rglob("*.js"):
+        source = script.read_text(encoding="utf-8")
+        assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "document.write" not in source, script
+
+
+def test_generate_passes_typed_fields_to_the_client(client, model: FakeModel) -> None:
+    body = {"mode": "acrostic", "form": "七绝", "text": "春夏秋冬", "n": 2, "seed": 7, "temperature": 1,
+            "rhyme": True, "meter": False}
+    response = client.post("/api/generate", json=body)
+    assert response.status_code == 200
+    result = response.get_json()
+    assert result["form"] == "七绝" and result["poems"][0]["lines"][0] == "春风拂槛露华浓"
+    assert set(result["poems"][0]) == {"text", "lines", "score", "rhyme_group", "tones", "rhyme_positions", "constraints"}
+    assert model.calls == [("generate", {**body, "temperature": 1.0})]
+    assert model.made == [{"address": "fake:1", "timeout": 7.0, "retries": 2}]
+    assert model.open == 0
+
+
+def test_generate_defaults_to_random_mode(client, model: FakeModel) -> None:
+    assert client.post("/api/generate", json={}).status_code == 200
+    assert model.calls == [("generate", {"mode": "random"})]
+
+
+BAD_BODIES = [
+    ("not json", "{"),
+    ("an array", [1, 2]),
+    ("unknown field", {"mode": "random", "colour": "red"}),
+    ("unknown mode", {"mode": "limerick"}),
+    ("unknown form", {"form": "宋词"}),
+    ("text too long", {"mode": "continue", "text": "秋" * 65}),
+    ("text not a string", {"text": 5}),
+    ("n a string", {"n": "3"}),
+    ("n a bool", {"n": True}),
+    ("n zero", {"n": 0}),
+    ("n nine", {"n": 9}),
+    ("n fractional", {"n": 1.5}),
+    ("seed negative", {"seed": -1}),
+    ("temperature zero", {"temperature": 0}),
+    ("temperature too hot", {"temperature": 2.5}),
+    ("temperature a string", {"temperature": "hot"}),
+    ("top_k too big", {"top_k": 1001}),
+    ("top_p above one", {"top_p": 1.5}),
+    ("repetition_penalty below one", {"repetition_penalty": 0.5}),
+    ("rhyme not a bool", {"rhyme": 1}),
+    ("meter a string", {"meter": "yes"}),
+]
+
+
+@pytest.mark.parametrize("path", ["/api/generate", "/api/stream"])
+@pytest.mark.parametrize(("case", "body"), BAD_BODIES, ids=[case for case, _ in BAD_BODIES])
+def test_bad_input_is_400_with_a_bilingual_message(client, model: FakeModel, path: str, case: str, body) -> None:
+    data = body if isinstance(body, str) else json.dumps(body)
+    response = client.post(path, data=data, content_type="application/json")
+    assert_bilingual(response, 400)
+    assert model.calls == []  # refused before the model server is asked
+
+
+def test_server_side_validation_keeps_its_message(client, model: FakeModel) -> None:
+    model.error = InvalidRequest("藏头字只能是汉字 / acrostic characters must be Chinese characters")
+    error = assert_bilingual(client.post("/api/generate", json={"mode": "acrostic", "text": "abc"}), 400)
+    assert error["zh"] == "藏头字只能是汉字" and error["en"] == "acrostic characters must be Chinese characters"
+
+
+@pytest.mark.parametrize("error", [ServerUnavailable("down"), ServerBusy("busy")])
+@pytest.mark.parametrize("path", ["/api/generate", "/api/stream"])
+def test_model_server_down_or_busy_is_503(client, model: FakeModel, error: Exception, path: str) -> None:
+    model.error = error
+    response = client.post(path, json={"mode": "random"})
+    message = assert_bilingual(response, 503)
+    assert "模型服务" in message["zh"]
+    assert response.headers["Retry-After"]
+    assert model.open == 0
+
+
+def test_other_client_errors_are_502_not_500(client, model: FakeModel) -> None:
+    model.error = PoetClientError("something odd")
+    assert_bilingual(client.post("/api/generate", json={}), 502)
+
+
+def test_unexpected_errors_still_answer_json(client, model: FakeModel) -> None:
+    model.error = RuntimeError("bug")
+    assert_bilingual(client.post("/api/generate", json={}), 500)
+
+
+def test_oversized_request_is_413_json(client, model: FakeModel) -> None:
+    response = client.post("/api/generate", data="{" + " " * 20_000 + "}", content_type="application/json")
+    assert_bilingual(response, 413)
+    assert model.calls == []
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("get", "/api/nothing", 404), ("get", "/api/generate", 405)])
+def test_unknown_routes_answer_json(client, method: str, path: str, status: int) -> None:
+    assert_bilingual(getattr(client, method)(path), status)
+
+
+def test_stream_sends_progress_then_done(client, model: FakeModel) -> None:
+    response = client.post("/api/stream", json={"mode": "acrostic", "text": "春夏秋冬"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/event-stream"
+    assert response.headers["Cache-Control"] == "no-cache"
+    parsed = events(response.get_data(as_text=True))
+    assert [name for name, _ in parsed] == ["progress"] * 4 + ["done"]
+    assert parsed[0][1] == {"index": 0, "text": "春"}
+    assert parsed[-1][1]["poems"][0]["rhyme_positions"] == [0, 1, 3]
+    assert model.open == 0
+
+
+def test_stream_by_get_converts_query_arguments(client, model: FakeModel) -> None:
+    query = {"mode": "theme", "text": "秋夜", "n": "2", "temperature": "0.7", "rhyme": "false", "seed": ""}
+    response = client.get("/api/stream", query_string=query)
+    assert response.status_code == 200
+    assert model.calls == [("stream", {"mode": "theme", "text": "秋夜", "n": 2, "temperature": 0.7, "rhyme": False,
+                                       "seed": None})]
+
+
+@pytest.mark.parametrize("query", [{"n": "two"}, {"rhyme": "maybe"}, {"temperature": "nan"}, {"colour": "red"}])
+def test_stream_by_get_rejects_bad_query_arguments(client, query: dict) -> None:
+    assert_bilingual(client.get("/api/stream", query_string=query), 400)
+
+
+def test_stream_refused_by_the_server_is_400_before_any_event(client, model: FakeModel) -> None:
+    model.error = InvalidRequest("开头有 9 句 / the opening has 9 lines")
+    assert assert_bilingual(client.post("/api/stream", json={"mode": "continue"}), 400)["zh"] == "开头有 9 句"
+
+
+def test_failure_mid_stream_becomes_an_error_event(client, model: FakeModel) -> None:
+    model.error, model.fail_after = ServerUnavailable("lost"), 2
+    response = client.post("/api/stream", json={})
+    assert response.status_code == 200
+    parsed = events(response.get_data(as_text=True))
+    assert [name for name, _ in parsed] == ["progress", "progress", "error"]
+    error = parsed[-1][1]["error"]
+    assert error["message"] == f"{error['zh']} / {error['en']}" and "模型服务" in error["zh"]
+    assert model.open == 0
+
+
+def test_leaving_a_stream_early_closes_the_client(client, model: FakeModel) -> None:
+    response = client.post("/api/stream", json={}, buffered=False)
+    assert next(iter(response.response)).startswith(b"event: progress")
+    assert model.open == 1
+    response.close()
+    assert model.open == 0
+
+
+def test_a_stream_never_read_still_closes_the_client(client, model: FakeModel) -> None:
+    response = client.head("/api/stream", query_string={"mode": "random"})
+    assert response.status_code == 200 and model.calls
+    response.close()
+    assert model.open == 0
+
+
+def test_health_when_serving(client) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"web": "ok", "model": "SERVING"}
+
+
+@pytest.mark.parametrize("down", ["not serving", "unreachable"])
+def test_health_when_the_model_server_is_down(client, model: FakeModel, down: str) -> None:
+    model.serving = False
+    model.error = ServerUnavailable("down") if down == "unreachable" else None
+    response = client.get("/api/health")
+    assert_bilingual(response, 503)
+    assert response.get_json()["web"] == "ok" and response.get_json()["model"] != "SERVING"
+
+
+def test_info_passes_the_servers_answer(client, model: FakeModel) -> None:
+    assert client.get("/api/info").get_json()["model_name"] == "fake"
+    model.error = ServerUnavailable("down")
+    assert_bilingual(client.get("/api/info"), 503)
+
+
+@pytest.mark.parametrize(("text", "to", "expected"), [("春眠不觉晓，处处闻啼鸟。", "traditional", "春眠不覺曉，處處聞啼鳥。"),
+                                                      ("春眠不覺曉", "simplified", "春眠不觉晓")])
+def test_convert(client, text: str, to: str, expected: str) -> None:
+    response = client.post("/api/convert", json={"text": text, "to": to})
+    assert response.status_code == 200
+    assert response.get_json() == {"text": expected}
+
+
+@pytest.mark.parametrize("body", [{"text": "春", "to": "klingon"}, {"to": "traditional"}, {"text": 1, "to": "simplified"},
+                                  {"text": "春" * 2001, "to": "traditional"}, {"text": "春", "to": "traditional", "x": 1}, []])
+def test_convert_rejects_bad_input(client, body) -> None:
+    assert_bilingual(client.post("/api/convert", json=body), 400)
+
+
+def test_json_answers_carry_the_security_headers_too(client) -> None:
+    assert "default-src 'self'" in client.get("/api/health").headers["Content-Security-Policy"]
+
+
+def test_wsgi_flags_default_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POET_WEB_HOST", "0.0.0.0")
+    monkeypatch.setenv("POET_WEB_PORT", "9123")
+    args = parse_args([])
+    assert (args.host, args.port) == ("0.0.0.0", 9123)
+    assert parse_args(["--port", "0"]).port == 0
