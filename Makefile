@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The CPU build of torch lies in /opt/wheels on our machines; pip must take it from there.
 WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
-GENERATED := proto/poet/v1/poet_pb2.py proto/poet/v1/poet_pb2_grpc.py
+GENERATED := proto/poet/v1/poet_pb2.py proto/poet/v1/poet_pb2.pyi proto/poet/v1/poet_pb2_grpc.py
 
 .PHONY: run test install proto data train export bench clean
 

@@ -1,73 +1,123 @@
-"""Load test of a running model server: N concurrent streaming clients for T seconds.
+"""Load test of a model server on this machine: N concurrent streaming clients for T seconds.
 
     python -m bench.load [--server 127.0.0.1:50051] [--concurrency 64] [--seconds 60] [--form 七律]
 
-Each client loops GenerateStream calls until the time is up (bounded, loopback only), then the
-script prints throughput, p50/p95/p99 latency and errors by status code.
+Each client has its own channel and makes GenerateStream calls one after another until the time
+is up (the last call may run past it), then the script prints throughput, p50/p95/p99 latency of
+a whole poem and of its first message, and errors by status code; last a JSON line of the same.
+Only loopback addresses are accepted: this is a benchmark, not a way to flood someone's server.
 """
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 
 import grpc
 
-from bench.engine import percentile
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
+CALL_TIMEOUT_S = 120.0
 
-def client_loop(address: str, form: str, stop_at: float, seed0: int, latencies: list[float], errors: Counter,
-                lock: threading.Lock) -> None:
-    """Stream poems one after another until stop_at; record each latency or error code."""
+
+@dataclass
+class Tally:
+    """Latencies and errors from every client, under one lock."""
+
+    poems: list[float] = field(default_factory=list)  # seconds per whole stream
+    first: list[float] = field(default_factory=list)  # seconds to the first message
+    errors: Counter = field(default_factory=Counter)  # status code name -> count
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def is_loopback(address: str) -> bool:
+    """True for localhost, 127.x.x.x and [::1] addresses (HOST:PORT)."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def percentile_ms(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile of seconds, in milliseconds; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] * 1000, 1)
+
+
+def one_poem(stub: poet_pb2_grpc.PoetStub, request: poet_pb2.GenerateRequest, tally: Tally) -> None:
+    """Stream one poem and record its latencies, or the status code it failed with."""
+    started, first = time.perf_counter(), None
+    try:
+        done = False
+        for reply in stub.GenerateStream(request, timeout=CALL_TIMEOUT_S):
+            if first is None:
+                first = time.perf_counter() - started
+            done = reply.HasField("done")
+        outcome = "OK" if done else "INCOMPLETE"
+    except grpc.RpcError as error:
+        outcome = error.code().name
+    with tally.lock:
+        if outcome == "OK":
+            tally.poems.append(time.perf_counter() - started)
+            tally.first.append(first)
+        else:
+            tally.errors[outcome] += 1
+
+
+def client_loop(address: str, form: str, stop_at: float, client: int, tally: Tally) -> None:
+    """One client: poems one after another until stop_at, each with its own seed."""
     with grpc.insecure_channel(address) as channel:
         stub = poet_pb2_grpc.PoetStub(channel)
-        seed = seed0
+        seed = client * 1_000_003  # distinct seeds across clients, so no two poems are the same work
         while time.monotonic() < stop_at:
-            started = time.perf_counter()
-            try:
-                replies = list(stub.GenerateStream(poet_pb2.GenerateRequest(form=form, seed=seed), timeout=60))
-                assert replies[-1].HasField("done")
-                with lock:
-                    latencies.append(time.perf_counter() - started)
-            except grpc.RpcError as error:
-                with lock:
-                    errors[error.code().name] += 1
-            seed += 1000
+            one_poem(stub, poet_pb2.GenerateRequest(form=form, seed=seed), tally)
+            seed += 1
 
 
 def run(address: str, concurrency: int, seconds: float, form: str) -> dict:
-    latencies: list[float] = []
-    errors: Counter = Counter()
-    lock = threading.Lock()
-    started = time.monotonic()
-    threads = [threading.Thread(target=client_loop, args=(address, form, started + seconds, i, latencies, errors, lock))
+    """Run the clients and return throughput, latency percentiles and errors."""
+    tally, started = Tally(), time.monotonic()
+    threads = [threading.Thread(target=client_loop, args=(address, form, started + seconds, i, tally))
                for i in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    ms = lambda share: round(percentile(latencies, share) * 1000, 1) if latencies else None  # noqa: E731
-    return {"concurrency": concurrency, "seconds": round(elapsed, 1), "poems": len(latencies),
-            "poems_per_s": round(len(latencies) / elapsed, 2), "p50_ms": ms(0.5), "p95_ms": ms(0.95),
-            "p99_ms": ms(0.99), "errors": dict(errors)}
+    return {"concurrency": concurrency, "form": form, "seconds": round(elapsed, 1), "poems": len(tally.poems),
+            "poems_per_s": round(len(tally.poems) / elapsed, 2),
+            **{f"p{p}_ms": percentile_ms(tally.poems, p / 100) for p in (50, 95, 99)},
+            **{f"first_p{p}_ms": percentile_ms(tally.first, p / 100) for p in (50, 95, 99)},
+            "errors": dict(tally.errors)}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", default=os.environ.get("POET_SERVER", "127.0.0.1:50051"))
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--form", default="七律")
+    """Parse flags, refuse non-loopback servers, run and print the numbers."""
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", default=os.environ.get("POET_SERVER", "127.0.0.1:50051"), help="HOST:PORT")
+    parser.add_argument("--concurrency", type=int, default=64, help="clients streaming at once")
+    parser.add_argument("--seconds", type=float, default=60, help="how long to keep starting poems")
+    parser.add_argument("--form", default="七律", help="五绝 | 七绝 | 五律 | 七律")
     args = parser.parse_args(argv)
+    if not is_loopback(args.server):
+        parser.error(f"{args.server} is not a loopback address")
     result = run(args.server, args.concurrency, args.seconds, args.form)
-    print(f"{result['poems']} poems in {result['seconds']} s: {result['poems_per_s']} poems/s, "
-          f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, errors {result['errors'] or 'none'}")
-    print(json.dumps(result))
+    print(f"{result['poems']} poems in {result['seconds']} s at concurrency {args.concurrency}: "
+          f"{result['poems_per_s']} poems/s; latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
+          f"p99 {result['p99_ms']} ms; first message p50 {result['first_p50_ms']} ms; "
+          f"errors {result['errors'] or 'none'}")
+    print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

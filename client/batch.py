@@ -1,27 +1,51 @@
 """Write many poems from a file of requests.
 
     python -m client.batch IN -o OUT.jsonl [--concurrency 8] [--resume] [--server HOST:PORT]
+    python -m client.batch heads.txt --mode acrostic -o OUT.jsonl
 
 IN is JSONL, one request a line ({"id","mode","form","text","n","seed","temperature","top_k",
-"top_p","rhyme","meter"}, all but mode optional), or plain text with one prompt a line and
---mode. Each OUT line is the request plus "poem", "lines", "score" (and "poems" when n > 1),
-or plus "error"; a bad line is reported and the run goes on. Lines are written whole and
-flushed one by one, so after a kill --resume skips the ids already done: nothing is lost or doubled.
+"top_p","rhyme","meter"}, all but mode optional, ids default to the line number), or plain text
+with one prompt a line and --mode. Each OUT line is the request plus "poem", "lines", "score"
+(and "poems" when n > 1), or plus "error" for a line that is not JSON or a request the server
+refuses; the run goes on. OUT's order is the order requests finish in.
+
+Lines are written whole, one write each, so a killed run loses nothing it finished, and --resume
+appends only the ids OUT lacks. Requests the server could not answer (unreachable, timed out,
+still busy after retries) are left out of OUT and counted, so a later --resume does them; the
+run stops early when the server is unreachable, and exits 1 whenever something is left to do.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from tqdm import tqdm
 
-from client.errors import PoetClientError
+from client.errors import InvalidRequest, ServerBusy, ServerUnavailable
 from client.poet_client import FIELDS, PoetClient
+from client.types import GenerateResult
+
+MODES = ("random", "continue", "acrostic", "theme")
+BUSY_RETRIES, BUSY_BACKOFF_S = 6, 0.5  # a full queue empties in seconds: wait up to ~30 s in all
+
+
+@dataclass
+class Summary:
+    """What one run did."""
+
+    requests: int = 0  # lines written with poems
+    poems: int = 0  # poems in those lines (n each)
+    errors: int = 0  # lines written with an error
+    not_done: int = 0  # requests left for a later --resume
+    seconds: float = 0.0
 
 
 def read_requests(path: Path, mode: str | None) -> list[dict]:
@@ -38,7 +62,8 @@ def read_requests(path: Path, mode: str | None) -> list[dict]:
             if not isinstance(request, dict):
                 raise ValueError("not a JSON object")
         except ValueError as error:
-            requests.append({"id": str(number), "error": f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}"})
+            message = f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}"
+            requests.append({"id": str(number), "error": message})
             continue
         request.setdefault("id", str(number))
         requests.append(request)
@@ -46,9 +71,13 @@ def read_requests(path: Path, mode: str | None) -> list[dict]:
 
 
 def done_ids(path: Path) -> set[str]:
-    """Ids already written to OUT (a torn last line from a kill is ignored)."""
+    """Ids already in OUT; a torn last line (a kill mid-write) is cut off so appending starts clean."""
     if not path.exists():
         return set()
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as out:
+            out.truncate(data.rfind(b"\n") + 1)
     ids = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
@@ -58,15 +87,8 @@ def done_ids(path: Path) -> set[str]:
     return ids
 
 
-def generate_one(client: PoetClient, request: dict) -> dict:
-    """The request plus its poem(s), or plus an error."""
-    if "error" in request:
-        return request
-    fields = {k: v for k, v in request.items() if k in FIELDS}
-    try:
-        result = client.generate(**fields)
-    except PoetClientError as error:
-        return request | {"error": error.message}
+def with_poems(request: dict, result: GenerateResult) -> dict:
+    """The request plus its first poem, and all of them when there are several."""
     first = result.poems[0]
     record = request | {"form": result.form, "poem": first.text, "lines": first.lines, "score": first.score}
     if len(result.poems) > 1:
@@ -74,37 +96,81 @@ def generate_one(client: PoetClient, request: dict) -> dict:
     return record
 
 
-def run(args: argparse.Namespace) -> tuple[int, int, float]:
+def generate_one(client: PoetClient, request: dict, stop: threading.Event) -> dict | None:
+    """The record for OUT, or None when the run is stopping; retries while the server is busy."""
+    if "error" in request:
+        return request
+    fields = {k: v for k, v in request.items() if k in FIELDS}
+    attempt = 0
+    while not stop.is_set():
+        try:
+            return with_poems(request, client.generate(**fields))
+        except InvalidRequest as error:
+            return request | {"error": error.message}
+        except ServerBusy:
+            if attempt == BUSY_RETRIES:
+                raise
+        time.sleep(BUSY_BACKOFF_S * 2**attempt * (0.5 + random.random()))
+        attempt += 1
+    return None
+
+
+def run(args: argparse.Namespace) -> Summary:
+    """Generate every request OUT lacks, writing each record as soon as it is done."""
     requests = read_requests(args.input, args.mode)
     skip = done_ids(args.output) if args.resume else set()
     todo = [r for r in requests if str(r["id"]) not in skip]
-    lock, poems, errors, started = threading.Lock(), 0, 0, time.perf_counter()
-    with open(args.output, "a" if args.resume else "w", encoding="utf-8") as out, \
-            PoetClient(args.server) as client, ThreadPoolExecutor(args.concurrency) as pool:
-        futures = [pool.submit(generate_one, client, r) for r in todo]
-        for future in tqdm(as_completed(futures), total=len(futures), desc="poems", file=sys.stderr):
-            record = future.result()
-            with lock:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                out.flush()
-            errors += "error" in record
-            poems += "error" not in record
-    return poems, errors, time.perf_counter() - started
+    summary, stop, started = Summary(), threading.Event(), time.perf_counter()
+    # Unbuffered binary: each record is one write(2), so a kill never leaves half a record behind.
+    with open(args.output, "ab" if args.resume else "wb", buffering=0) as out, \
+            PoetClient(args.server, timeout=args.timeout) as client, ThreadPoolExecutor(args.concurrency) as pool:
+        futures = [pool.submit(generate_one, client, r, stop) for r in todo]
+        for future in tqdm(as_completed(futures), total=len(futures), desc="requests", file=sys.stderr):
+            record = take(future, stop, summary)
+            if record is not None:
+                out.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+    summary.seconds = time.perf_counter() - started
+    return summary
 
 
-def main(argv: list[str] | None = None) -> None:
+def take(future: Future[dict | None], stop: threading.Event, summary: Summary) -> dict | None:
+    """A finished task's record, counted; a server failure is counted as not done (and may stop the run)."""
+    try:
+        record = future.result()
+    except (ServerBusy, ServerUnavailable) as error:
+        summary.not_done += 1
+        if error.code == grpc.StatusCode.UNAVAILABLE and not stop.is_set():
+            stop.set()  # unreachable even after the client's retries: the rest would fail the same way
+            tqdm.write(f"stopping: {error.message}", file=sys.stderr)
+        return None
+    if record is None:
+        summary.not_done += 1
+    elif "error" in record:
+        summary.errors += 1
+    else:
+        summary.requests += 1
+        summary.poems += len(record.get("poems", [record]))
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a batch; prints a summary on stderr and returns 0 when nothing is left to do."""
     parser = argparse.ArgumentParser(prog="python -m client.batch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("input", type=Path)
-    parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--mode", choices=("random", "continue", "acrostic", "theme"), help="IN is plain text prompts")
-    parser.add_argument("--server", default=None)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--resume", action="store_true", help="skip ids already in OUT")
+    parser.add_argument("input", type=Path, help="JSONL requests, or plain prompts with --mode")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="JSONL records")
+    parser.add_argument("--mode", choices=MODES, help="IN is plain text, one prompt a line, all in this mode")
+    parser.add_argument("--server", default=None, help="HOST:PORT (default $POET_SERVER or 127.0.0.1:50051)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    parser.add_argument("--resume", action="store_true", help="append, skipping ids already in OUT")
     args = parser.parse_args(argv)
-    poems, errors, seconds = run(args)
-    print(f"{poems} poems, {errors} errors, {poems / max(seconds, 1e-9):.1f} poems/s", file=sys.stderr)
+    summary = run(args)
+    left = f", {summary.not_done} not done (run again with --resume)" if summary.not_done else ""
+    print(f"{summary.requests} requests, {summary.poems} poems, {summary.errors} errors{left}, "
+          f"{summary.poems / max(summary.seconds, 1e-9):.1f} poems/s in {summary.seconds:.1f} s", file=sys.stderr)
+    return 1 if summary.not_done else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,4 +1,7 @@
-"""Command line: `python -m client acrostic 春夏秋冬 --form 七绝` prints a poem from the model server."""
+"""Command line: `python -m client acrostic 春夏秋冬 --form 七绝` prints a poem from the model server.
+
+Exit status: 0 written, 2 bad input (the server's message is printed), 1 server busy or unreachable.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,18 +10,22 @@ import sys
 
 from client.errors import InvalidRequest, PoetClientError
 from client.poet_client import PoetClient
-from client.types import GenerateResult, Progress
+from client.types import GenerateResult
 
 MODES = ("random", "continue", "acrostic", "theme")
+REQUEST_FLAGS = ("mode", "text", "form", "n", "seed", "temperature", "top_k", "top_p", "rhyme", "meter",
+                 "strict_meter")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m client", description=__doc__)
+    """Flags left out stay None, so the server's defaults apply."""
+    parser = argparse.ArgumentParser(prog="python -m client", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=MODES)
     parser.add_argument("text", nargs="?", default="", help="opening, acrostic characters or theme")
-    parser.add_argument("--form", default="", help="五绝 | 七绝 | 五律 | 七律")
+    parser.add_argument("--form", default="", help="五绝 | 七绝 | 五律 | 七律 (default: the server chooses)")
     parser.add_argument("--n", type=int, default=None, help="candidates (1-8)")
-    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None, help="same seed, same poem")
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--top-p", type=float, default=None)
@@ -27,11 +34,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--strict-meter", action="store_true", default=None)
     parser.add_argument("--server", default=None, help="HOST:PORT (default $POET_SERVER or 127.0.0.1:50051)")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    parser.add_argument("--stream", action="store_true", help="show characters as they are decoded")
+    parser.add_argument("--stream", action="store_true", help="show the characters on stderr as they are decoded")
     return parser.parse_args(argv)
 
 
 def show(result: GenerateResult) -> None:
+    """Each poem one verse a line, then a note of its form, rhyme group and score."""
     for index, poem in enumerate(result.poems):
         if index:
             print()
@@ -41,26 +49,38 @@ def show(result: GenerateResult) -> None:
         print(f"  keywords: {' '.join(result.keywords)}")
 
 
+def fetch(client: PoetClient, fields: dict, stream: bool) -> GenerateResult:
+    """The result, drawing progress on stderr when streaming to a terminal."""
+    if not stream:
+        return client.generate(**fields)
+    result, draw = None, sys.stderr.isatty()  # redrawing one line only makes sense on a terminal
+    for event in client.stream(**fields):
+        if isinstance(event, GenerateResult):
+            result = event
+        elif draw:
+            print(f"\r{event.index}: {event.text}\033[K", end="", file=sys.stderr, flush=True)
+    if draw:
+        print(file=sys.stderr)
+    if result is None:
+        raise PoetClientError("模型服务没有返回结果 / the model server sent no result")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
     args = parse_args(argv)
-    fields = {k: getattr(args, k) for k in ("mode", "text", "form", "n", "seed", "temperature", "top_k", "top_p",
-                                            "rhyme", "meter", "strict_meter")}
+    fields = {name: getattr(args, name) for name in REQUEST_FLAGS}
     try:
         with PoetClient(args.server) as client:
-            if args.stream:
-                for event in client.stream(**fields):
-                    if isinstance(event, Progress):
-                        print(f"\r{event.text}", end="", file=sys.stderr, flush=True)
-                    else:
-                        result = event
-                print(file=sys.stderr)
-            else:
-                result = client.generate(**fields)
+            result = fetch(client, fields, args.stream)
     except InvalidRequest as error:
         print(error.message, file=sys.stderr)
         return 2
     except PoetClientError as error:
         print(error.message, file=sys.stderr)
         return 1
-    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1)) if args.json else show(result)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        show(result)
     return 0

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from client.errors import InvalidRequest, from_rpc_error
 from client.types import GenerateResult, PoemOut, Progress
@@ -16,10 +17,13 @@ from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 FIELDS = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", "repetition_penalty",
           "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+HEALTH_TIMEOUT_S = 5.0
+BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
 T = TypeVar("T")
 
 
 def result_from_pb(reply: poet_pb2.GenerateReply) -> GenerateResult:
+    """The typed result of a GenerateReply (float32 scores rounded to what they can hold)."""
     poems = [PoemOut(p.text, list(p.lines), round(p.score, 4), p.rhyme_group, list(p.tones),
                      list(p.rhyme_positions), dict(p.constraints)) for p in reply.poems]
     return GenerateResult(reply.form, reply.mode, poems, list(reply.keywords), round(reply.elapsed_ms, 1))
@@ -48,65 +52,68 @@ class PoetClient:
     def __enter__(self) -> PoetClient:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
+        """Close the channel; calls still open on it are cancelled."""
         self.channel.close()
 
-    def generate(self, **fields) -> GenerateResult:
+    def generate(self, **fields: object) -> GenerateResult:
         """n poems for one request (the batch fields as keyword arguments)."""
         request = build_request(fields)
-        return result_from_pb(self._call(lambda: self.stub.Generate(request, timeout=self.timeout)))
+        return result_from_pb(self._retry(lambda: self.stub.Generate(request, timeout=self.timeout)))
 
-    def stream(self, **fields) -> Iterator[Progress | GenerateResult]:
-        """Progress updates as characters are decoded, then the GenerateResult."""
+    def stream(self, **fields: object) -> Iterator[Progress | GenerateResult]:
+        """Progress events as characters are decoded, then exactly one GenerateResult."""
         request = build_request(fields)
-        replies = self._call(lambda: self._first_and_rest(self.stub.GenerateStream(request, timeout=self.timeout)))
+        call, first = self._retry(lambda: self._open_stream(request))
         try:
-            for reply in replies:
-                if reply.HasField("progress"):
-                    yield Progress(reply.progress.index, reply.progress.text)
-                else:
-                    yield result_from_pb(reply.done)
+            if first is None:  # a stream that ended without its result: the caller sees no events
+                return
+            yield _event(first)
+            for reply in call:
+                yield _event(reply)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
+        finally:
+            call.cancel()  # the caller stopped early: let the server free the batch rows now (no-op when done)
 
     def info(self) -> dict:
         """Model name and version, vocabulary size, forms, modes and limits."""
-        reply = self._call(lambda: self.stub.GetInfo(poet_pb2.GetInfoRequest(), timeout=self.timeout))
+        reply = self._retry(lambda: self.stub.GetInfo(poet_pb2.GetInfoRequest(), timeout=self.timeout))
         return {"model_name": reply.model_name, "model_version": reply.model_version, "vocab_size": reply.vocab_size,
                 "forms": list(reply.forms), "modes": list(reply.modes), "max_candidates": reply.max_candidates,
                 "max_text": reply.max_text, "max_batch": reply.max_batch, "max_queue": reply.max_queue}
 
     def health(self) -> bool:
-        """True when the model server reports SERVING."""
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
-
+        """True when the model server reports SERVING (False when unreachable or draining)."""
         try:
-            reply = health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            reply = health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(),
+                                                                   timeout=min(self.timeout, HEALTH_TIMEOUT_S))
         except grpc.RpcError:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING
 
-    @staticmethod
-    def _first_and_rest(replies: Iterator) -> Iterator:
-        """Wait for the first message so that UNAVAILABLE surfaces here, where it can be retried."""
-        first = next(replies)
-        return _chain(first, replies)
+    def _open_stream(self, request: poet_pb2.GenerateRequest) -> tuple[grpc.Call, poet_pb2.GenerateStreamReply | None]:
+        """Start a stream and wait for its first message, so that UNAVAILABLE surfaces where it is retried."""
+        call = self.stub.GenerateStream(request, timeout=self.timeout)
+        return call, next(call, None)
 
-    def _call(self, rpc: Callable[[], T]) -> T:
+    def _retry(self, rpc: Callable[[], T]) -> T:
         """Run rpc, retrying with exponential backoff and jitter on UNAVAILABLE only."""
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             try:
                 return rpc()
             except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt >= self.retries:
                     raise from_rpc_error(error) from None
-            time.sleep(min(4.0, 0.25 * 2**attempt) * (0.5 + random.random()))
-        raise AssertionError("the loop returns or raises")
+            time.sleep(min(MAX_BACKOFF_S, BACKOFF_S * 2**attempt) * (0.5 + random.random()))
+            attempt += 1
 
 
-def _chain(first, rest: Iterator) -> Iterator:
-    yield first
-    yield from rest
+def _event(reply: poet_pb2.GenerateStreamReply) -> Progress | GenerateResult:
+    if reply.HasField("progress"):
+        return Progress(reply.progress.index, reply.progress.text)
+    return result_from_pb(reply.done)

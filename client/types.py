@@ -6,24 +6,29 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class PoemOut:
+    """One finished poem and what the engine knows about it."""
+
     text: str  # the whole poem with ，。
     lines: list[str]
     score: float  # mean log-probability per generated character
     rhyme_group: str  # e.g. 下平七阳
     tones: list[str]  # per line, 平/仄/中/？ per character
     rhyme_positions: list[int]  # 0-based lines whose last character rhymes
-    constraints: dict[str, bool]
+    constraints: dict[str, bool]  # which checks hold: well_formed, kept, rhyme, meter, no_repeat, no_copy
 
 
 @dataclass(frozen=True)
 class GenerateResult:
-    form: str
+    """The reply to one request: its n candidate poems in candidate order."""
+
+    form: str  # the form actually written
     mode: str
     poems: list[PoemOut]
-    keywords: list[str] = field(default_factory=list)
-    elapsed_ms: float = 0.0
+    keywords: list[str] = field(default_factory=list)  # theme mode: the keywords that steered the poem
+    elapsed_ms: float = 0.0  # submission to last character, on the server
 
     def to_dict(self) -> dict:
+        """Plain dicts and lists, ready for json.dumps."""
         return asdict(self)
 
 

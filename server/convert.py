@@ -6,18 +6,21 @@ from proto.poet.v1 import poet_pb2
 
 OPTIONAL_FIELDS = ("n", "seed", "temperature", "top_k", "top_p", "repetition_penalty", "rhyme",
                    "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+FLOAT_FIELDS = ("temperature", "top_p", "repetition_penalty")
+INFO_FIELDS = tuple(poet_pb2.GetInfoReply.DESCRIPTOR.fields_by_name)
 
 
 def request_from_pb(message: poet_pb2.GenerateRequest) -> PoemRequest:
-    """Fields the client set; the dataclass defaults stand for the rest."""
+    """The engine request: the fields the client set, the dataclass defaults for the rest."""
     fields = {name: getattr(message, name) for name in OPTIONAL_FIELDS if message.HasField(name)}
-    for name in ("temperature", "top_p", "repetition_penalty"):  # float32 on the wire: 0.95 -> 0.949999...
+    for name in FLOAT_FIELDS:  # float32 on the wire: 0.95 arrives as 0.949999988
         if name in fields:
             fields[name] = round(fields[name], 6)
     return PoemRequest(mode=message.mode or "random", form=message.form, text=message.text, **fields)
 
 
 def reply_to_pb(result: PoemResult) -> poet_pb2.GenerateReply:
+    """The wire form of the engine's result."""
     poems = [poet_pb2.Poem(text=p.text, lines=p.lines, score=p.score, rhyme_group=p.rhyme_group, tones=p.tones,
                            rhyme_positions=p.rhyme_positions, constraints=p.constraints) for p in result.poems]
     return poet_pb2.GenerateReply(form=result.form, mode=result.mode, poems=poems, keywords=result.keywords,
@@ -25,8 +28,10 @@ def reply_to_pb(result: PoemResult) -> poet_pb2.GenerateReply:
 
 
 def progress_to_pb(progress: Progress) -> poet_pb2.GenerateStreamReply:
+    """A stream message carrying one progress event."""
     return poet_pb2.GenerateStreamReply(progress=poet_pb2.Progress(index=progress.index, text=progress.text))
 
 
 def info_to_pb(info: dict) -> poet_pb2.GetInfoReply:
-    return poet_pb2.GetInfoReply(**info)
+    """The engine's info dict as a reply; keys the contract does not know are left out."""
+    return poet_pb2.GetInfoReply(**{key: value for key, value in info.items() if key in INFO_FIELDS})

@@ -1,18 +1,21 @@
 """The gRPC model server: poet.v1.Poet over the engine, with health, reflection and draining.
 
     python -m server.grpc_server [--host 127.0.0.1] [--port 50051] [--model model/weights]
+                                 [--max-batch 64] [--max-queue 256] [--workers 96] [--grace 10]
+
+Every flag has an environment default (POET_GRPC_HOST, POET_GRPC_PORT, POET_MODEL, ...).
+SIGTERM or Ctrl-C drains: health turns NOT_SERVING, new calls are refused, calls in flight
+get --grace seconds to finish, then the engine stops and the process exits 0.
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import os
 import queue
 import signal
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
 
@@ -21,140 +24,141 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from model.engine import Engine, Ticket
-from model.engine.types import CancelledError, OverloadedError, PoetryError, Progress
+from model.engine.types import PoemResult, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.convert import info_to_pb, progress_to_pb, reply_to_pb, request_from_pb
+from server.grpc_errors import ErrorInterceptor
 
 log = logging.getLogger("poet.grpc")
 ROOT = Path(__file__).resolve().parent.parent
-SERVICE = poet_pb2.DESCRIPTOR.services_by_name["Poet"].full_name
-_request_ids = itertools.count(1)
+SERVICE = poet_pb2.DESCRIPTOR.services_by_name["Poet"].full_name  # poet.v1.Poet
+HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+DEADLINE_MESSAGE = "超时 / deadline exceeded"
+NO_DEADLINE_S = 1e6  # without a deadline time_remaining() is huge, not None, and waiting that long overflows
 
 
 class PoetServicer(poet_pb2_grpc.PoetServicer):
-    """Converts protobuf to engine calls and back; engine errors become status codes."""
+    """Converts protobuf to engine calls and back; ErrorInterceptor turns engine errors into status codes."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
 
     def Generate(self, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext) -> poet_pb2.GenerateReply:
-        with RpcLog("Generate", request, context):
-            ticket = self._submit(request, context)
-            return reply_to_pb(self._wait(ticket, context))
+        """All n poems of one request in one reply."""
+        ticket = self._submit(request, context)
+        return reply_to_pb(wait(ticket, remaining_s(context)))
 
     def GenerateStream(self, request: poet_pb2.GenerateRequest,
                        context: grpc.ServicerContext) -> Iterator[poet_pb2.GenerateStreamReply]:
-        with RpcLog("GenerateStream", request, context):
-            updates: queue.Queue[Progress] = queue.Queue()
-            ticket = self._submit(request, context, updates.put)
-            while not ticket.future.done():
-                try:
-                    yield progress_to_pb(updates.get(timeout=self._poll_interval(context)))
-                except queue.Empty:
-                    self._check_deadline(ticket, context)
-            while not updates.empty():
-                yield progress_to_pb(updates.get())
-            yield poet_pb2.GenerateStreamReply(done=reply_to_pb(self._wait(ticket, context)))
+        """Progress as the engine decodes, then the finished poems as the last message."""
+        # The engine calls back from its decode thread: a queue hands the events to this RPC's thread,
+        # and None (put once the result is set, after every progress event) ends the stream.
+        events: queue.Queue[Progress | None] = queue.Queue()
+        ticket = self._submit(request, context, events.put)
+        ticket.future.add_done_callback(lambda _: events.put(None))
+        while (event := next_event(events, ticket, context)) is not None:
+            yield progress_to_pb(event)
+        yield poet_pb2.GenerateStreamReply(done=reply_to_pb(ticket.result(timeout=0)))
 
     def GetInfo(self, request: poet_pb2.GetInfoRequest, context: grpc.ServicerContext) -> poet_pb2.GetInfoReply:
+        """The model and the limits this server runs with."""
         return info_to_pb(self.engine.info())
 
-    def _submit(self, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext, on_progress=None) -> Ticket:
-        try:
-            ticket = self.engine.submit(request_from_pb(request), on_progress)
-        except PoetryError as error:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        except OverloadedError as error:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
-        context.add_callback(ticket.cancel)  # the client went away or the deadline passed: free the rows
+    def _submit(self, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext,
+                on_progress: Callable[[Progress], None] | None = None) -> Ticket:
+        ticket = self.engine.submit(request_from_pb(request), on_progress)
+        # Runs when the RPC ends for any reason: if the client went away or its deadline passed, decoding
+        # stops and the batch rows are freed; after a finished poem cancel() changes nothing.
+        if not context.add_callback(ticket.cancel):
+            ticket.cancel()  # the RPC had already ended
         return ticket
 
-    def _wait(self, ticket: Ticket, context: grpc.ServicerContext):
-        try:
-            return ticket.result(timeout=context.time_remaining())
-        except TimeoutError:
-            ticket.cancel()
-            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "超时 / deadline exceeded")
-        except CancelledError as error:
-            context.abort(grpc.StatusCode.CANCELLED, str(error))
 
-    @staticmethod
-    def _poll_interval(context: grpc.ServicerContext) -> float:
-        remaining = context.time_remaining()
-        return 0.5 if remaining is None else max(0.0, min(0.5, remaining))
-
-    def _check_deadline(self, ticket: Ticket, context: grpc.ServicerContext) -> None:
-        remaining = context.time_remaining()
-        if remaining is not None and remaining <= 0:
-            ticket.cancel()
-            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "超时 / deadline exceeded")
+def remaining_s(context: grpc.ServicerContext) -> float | None:
+    """Seconds left before the call's deadline, or None when it has none."""
+    left = context.time_remaining()
+    return None if left is None or left > NO_DEADLINE_S else left
 
 
-class RpcLog:
-    """One structured log line per RPC: id, method, mode/form, status and time."""
+def wait(ticket: Ticket, timeout: float | None) -> PoemResult:
+    """The ticket's result within timeout seconds; on timeout the ticket is cancelled."""
+    try:
+        return ticket.result(timeout=timeout)
+    except TimeoutError:
+        ticket.cancel()
+        raise TimeoutError(DEADLINE_MESSAGE) from None
 
-    def __init__(self, method: str, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext):
-        self.method, self.request, self.context = method, request, context
-        self.id = next(_request_ids)
 
-    def __enter__(self) -> RpcLog:
-        self.started = time.perf_counter()
-        return self
-
-    def __exit__(self, kind, error, traceback) -> None:
-        code = self.context.code() if error is not None else grpc.StatusCode.OK
-        log.info("rpc id=%d method=%s mode=%s form=%s n=%s status=%s ms=%.1f", self.id, self.method,
-                 self.request.mode or "random", self.request.form or "-", self.request.n if self.request.HasField("n") else 1,
-                 getattr(code, "name", code), (time.perf_counter() - self.started) * 1000)
+def next_event(events: queue.Queue, ticket: Ticket, context: grpc.ServicerContext) -> Progress | None:
+    """The stream's next progress event, or None once the result is ready; honours the deadline."""
+    try:
+        return events.get(timeout=remaining_s(context))
+    except queue.Empty:
+        ticket.cancel()
+        raise TimeoutError(DEADLINE_MESSAGE) from None
 
 
 def build_server(engine: Engine, host: str, port: int, workers: int,
                  max_rpcs: int) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A started server; returns it, the port it listens on and its health servicer."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), maximum_concurrent_rpcs=max_rpcs)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poet-rpc"),
+                         interceptors=[ErrorInterceptor(SERVICE)], maximum_concurrent_rpcs=max_rpcs)
     poet_pb2_grpc.add_PoetServicer_to_server(PoetServicer(engine), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = (SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
-    reflection.enable_server_reflection(names, server)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    server.start()
-    for name in ("", SERVICE):
+    reflection.enable_server_reflection((SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
+    bound = server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")  # IPv6 in brackets
+    for name in ("", SERVICE):  # the engine is loaded already: serving from the first call
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    server.start()
     return server, bound, health_servicer
 
 
+def drain(server: grpc.Server, health_servicer: health.HealthServicer, engine: Engine, grace: float) -> None:
+    """NOT_SERVING, refuse new calls, let calls in flight finish within grace seconds, stop the engine."""
+    log.info("draining: NOT_SERVING, %.0f s for calls in flight", grace)
+    health_servicer.enter_graceful_shutdown()
+    server.stop(grace).wait()
+    engine.close()
+    log.info("stopped")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Flags, each defaulting to its environment variable."""
     env = os.environ.get
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m server.grpc_server", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=env("POET_GRPC_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(env("POET_GRPC_PORT", "50051")), help="0 picks a free port")
-    parser.add_argument("--model", type=Path, default=Path(env("POET_MODEL", ROOT / "model" / "weights")))
-    parser.add_argument("--max-batch", type=int, default=int(env("POET_MAX_BATCH", "64")))
-    parser.add_argument("--max-queue", type=int, default=int(env("POET_MAX_QUEUE", "256")))
+    parser.add_argument("--model", type=Path, default=Path(env("POET_MODEL", ROOT / "model" / "weights")),
+                        help="weights folder with openvino/decoder.xml")
+    parser.add_argument("--max-batch", type=int, default=int(env("POET_MAX_BATCH", "64")),
+                        help="candidates decoded together")
+    parser.add_argument("--max-queue", type=int, default=int(env("POET_MAX_QUEUE", "256")),
+                        help="requests waiting before RESOURCE_EXHAUSTED")
     parser.add_argument("--workers", type=int, default=int(env("POET_GRPC_WORKERS", "96")),
                         help="threads for RPCs; a stream holds one for its whole life")
     parser.add_argument("--max-rpcs", type=int, default=int(env("POET_MAX_RPCS", "512")),
                         help="concurrent RPCs before RESOURCE_EXHAUSTED")
-    parser.add_argument("--grace", type=float, default=float(env("POET_GRACE", "10")), help="seconds to drain on SIGTERM")
+    parser.add_argument("--grace", type=float, default=float(env("POET_GRACE", "10")),
+                        help="seconds calls in flight get on SIGTERM")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Load the model, serve until SIGTERM or Ctrl-C, then drain and exit 0."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     engine = Engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue)
     server, port, health_servicer = build_server(engine, args.host, args.port, args.workers, args.max_rpcs)
-    log.info("gRPC server listening on %s:%d (model %s %s)", args.host, port, engine.model_name, engine.model_version)
+    info = engine.info()
+    log.info("gRPC server listening on %s:%d (model %s %s)", args.host, port, info["model_name"],
+             info["model_version"])
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     stop.wait()
-    log.info("draining: NOT_SERVING, %.0f s for in-flight calls", args.grace)
-    health_servicer.enter_graceful_shutdown()
-    server.stop(args.grace).wait()
-    engine.close()
-    log.info("stopped")
+    drain(server, health_servicer, engine, args.grace)
 
 
 if __name__ == "__main__":

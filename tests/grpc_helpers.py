@@ -30,8 +30,8 @@ def running_server(model_dir: Path, max_batch: int = 32, max_queue: int = 64) ->
 
 def start_server_process(model_dir: Path, *flags: str) -> tuple[subprocess.Popen, str]:
     """`python -m server.grpc_server --port 0` as a subprocess; returns it and its address once listening."""
-    process = subprocess.Popen([sys.executable, "-m", "server.grpc_server", "--port", "0", "--model", str(model_dir), *flags],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    command = [sys.executable, "-m", "server.grpc_server", "--port", "0", "--model", str(model_dir), *flags]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env=os.environ | {"PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

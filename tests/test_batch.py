@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from client.batch import done_ids, main
 from tests.grpc_helpers import ROOT, running_server
 
 
@@ -47,7 +48,7 @@ def test_each_line_gets_poems_or_an_error(server: str, tmp_path: Path) -> None:
     assert [line[0] for line in by_id["a"]["lines"]] == list("春夏秋冬") and by_id["a"]["poem"].startswith("春")
     assert "JSON" in by_id["2"]["error"] and "Chinese characters" in by_id["c"]["error"]
     assert len(by_id["4"]["poems"]) == 2 and isinstance(by_id["4"]["score"], float)
-    assert "2 poems, 2 errors" in stderr
+    assert "2 requests, 3 poems, 2 errors" in stderr
 
 
 def test_plain_prompts_with_a_mode(server: str, tmp_path: Path) -> None:
@@ -78,3 +79,19 @@ def test_a_killed_run_resumes_without_loss_or_duplicates(server: str, tmp_path: 
     counts = Counter(r["id"] for r in records(out))
     assert set(counts) == {f"r{i}" for i in range(total)} and max(counts.values()) == 1
     assert all("poem" in r for r in records(out))
+
+
+def test_resume_cuts_a_torn_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "a", "poem": "x"}\n{"id": "b", "po', encoding="utf-8")
+    assert done_ids(out) == {"a"}
+    assert out.read_text(encoding="utf-8") == '{"id": "a", "poem": "x"}\n'
+
+
+def test_an_unreachable_server_stops_the_run_and_leaves_the_rest_to_resume(tmp_path: Path, capsys) -> None:
+    requests = tmp_path / "in.jsonl"
+    requests.write_text("".join(json.dumps({"id": i, "mode": "random"}) + "\n" for i in range(5)) + "{oops\n")
+    out = tmp_path / "out.jsonl"
+    assert main([str(requests), "-o", str(out), "--server", "127.0.0.1:1", "--concurrency", "2"]) == 1
+    assert [r["id"] for r in records(out)] == ["6"]  # only the bad line, which no retry would fix
+    assert "5 not done (run again with --resume)" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from client import GenerateResult, InvalidRequest, PoetClient, Progress, ServerBusy, ServerUnavailable
+from model.engine.types import CancelledError
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from tests.grpc_helpers import running_server, start_server_process
 
@@ -53,6 +54,8 @@ def test_stream_sends_growing_progress_then_one_result(server: str) -> None:
     for index in final:
         texts = [e.text for e in events[:-1] if e.index == index]
         assert texts and texts[-1] == final[index]
+        # Each update grows the text by a character, or cuts it back to a line's start to re-sample it.
+        assert all(b.startswith(a) or a.startswith(b) for a, b in zip(texts, texts[1:]))
     assert len(events) > 2 * 8  # more than one update a line
 
 
@@ -69,7 +72,10 @@ def test_health_and_reflection(server: str) -> None:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
         replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
         names = {s.name for reply in replies for s in reply.list_services_response.service}
+        request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="poet.v1.Poet")
+        files = next(stub.ServerReflectionInfo(iter([request]))).file_descriptor_response.file_descriptor_proto
     assert {"poet.v1.Poet", "grpc.health.v1.Health"} <= names
+    assert any(b"GenerateStream" in proto for proto in files)  # a client such as grpcurl can learn the contract
 
 
 @pytest.mark.parametrize("fields, needle", [
@@ -79,6 +85,14 @@ def test_health_and_reflection(server: str) -> None:
     ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
     ({"mode": "random", "n": 20}, "n must"),
     ({"mode": "random", "temperature": 5.0}, "temperature"),
+    ({"mode": "random", "top_k": 5000}, "top_k"),
+    ({"mode": "random", "top_p": 0.0}, "top_p"),
+    ({"mode": "random", "repetition_penalty": 3.0}, "repetition_penalty"),
+    ({"mode": "random", "seed": 2**63}, "seed"),
+    ({"mode": "random", "form": "十四行"}, "unknown form"),
+    ({"mode": "continue", "text": ""}, "opening"),
+    ({"mode": "continue", "text": "春" * 200}, "text too long"),
+    ({"mode": "theme", "text": ""}, "theme"),
 ])
 def test_bad_requests_are_invalid_argument_with_a_bilingual_message(server: str, fields: dict, needle: str) -> None:
     with PoetClient(server) as client, pytest.raises(InvalidRequest) as error:
@@ -87,19 +101,29 @@ def test_bad_requests_are_invalid_argument_with_a_bilingual_message(server: str,
     assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_a_deadline_is_honoured(server: str) -> None:
-    with grpc.insecure_channel(server) as channel:
-        with pytest.raises(grpc.RpcError) as error:
-            poet_pb2_grpc.PoetStub(channel).Generate(poet_pb2.GenerateRequest(form="七律", n=8), timeout=0.01)
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_deadline_is_honoured(server: str, stream: bool) -> None:
+    request = poet_pb2.GenerateRequest(form="七律", n=8)
+    with grpc.insecure_channel(server) as channel, pytest.raises(grpc.RpcError) as error:
+        stub = poet_pb2_grpc.PoetStub(channel)
+        if stream:
+            list(stub.GenerateStream(request, timeout=0.01))
+        else:
+            stub.Generate(request, timeout=0.01)
     assert error.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 def test_a_cancelled_stream_frees_its_rows(tiny_model_dir) -> None:
     with running_server(tiny_model_dir, max_batch=8, max_queue=2) as (address, engine):
+        tickets = []
+        submit = engine.submit
+        engine.submit = lambda *args, **kwargs: tickets.append(submit(*args, **kwargs)) or tickets[-1]
         with grpc.insecure_channel(address) as channel:
             call = poet_pb2_grpc.PoetStub(channel).GenerateStream(poet_pb2.GenerateRequest(form="七律", n=8, seed=1))
             next(call)  # decoding has started and holds all 8 rows
             call.cancel()
+        with pytest.raises(CancelledError):  # stopped mid-poem, not left to finish
+            tickets[0].result(timeout=10)
         deadline = time.monotonic() + 10
         while engine.live and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -133,16 +157,38 @@ def test_unreachable_server_is_unavailable_after_retries() -> None:
 
 
 def test_sigterm_drains_in_flight_calls_and_exits_zero(tiny_model_dir) -> None:
-    process, address = start_server_process(tiny_model_dir, "--grace", "20")
+    process, address = start_server_process(tiny_model_dir, "--grace", "20", "--max-batch", "32")
     try:
-        with PoetClient(address, timeout=60) as client:
-            stream = client.stream(form="七律", n=8, seed=3)
-            first = next(stream)
+        with grpc.insecure_channel(address) as channel:
+            watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service="poet.v1.Poet"))
+            assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+            firsts, finals = [], []
+            streams = [threading.Thread(target=stream_to_the_end, args=(address, seed, firsts, finals))
+                       for seed in range(4)]  # 4 x 8 candidates: the batch holds them all at once
+            for thread in streams:
+                thread.start()
+            deadline = time.monotonic() + 30
+            while len(firsts) < 4 and time.monotonic() < deadline:
+                time.sleep(0.002)  # every stream is being decoded
             process.send_signal(signal.SIGTERM)
-            rest = list(stream)
-        assert isinstance(first, Progress) and isinstance(rest[-1], GenerateResult)
+            assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+            watch.cancel()
+            for thread in streams:
+                thread.join(60)
+        assert all(isinstance(e, Progress) for e in firsts) and len(firsts) == 4
+        assert all(isinstance(e, GenerateResult) for e in finals) and len(finals) == 4
         assert process.wait(30) == 0
+        log = process.stdout.read()
+        assert "status=OK" in log[log.index("draining"):]  # at least one stream finished while draining
         with PoetClient(address, timeout=2, retries=0) as client, pytest.raises(ServerUnavailable):
             client.generate()
     finally:
         process.kill()
+
+
+def stream_to_the_end(address: str, seed: int, firsts: list, finals: list) -> None:
+    """One 七律 stream (n=8): its first event goes to firsts, its last to finals."""
+    with PoetClient(address, timeout=60) as client:
+        events = client.stream(form="七律", n=8, seed=seed)
+        firsts.append(next(events))
+        finals.append(list(events)[-1])
