@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from model.engine.runtime import DecoderRuntime
-from model.score import DEFAULT_MODEL, parse_poem
+from model.score import DEFAULT_MODEL, read_poems_file, summary
 from model.tokenizer import CharTokenizer
 
 
@@ -44,10 +43,8 @@ def score_file(path: Path, model_dir: Path, ir: Path | None = None) -> dict:
     tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     runtime = DecoderRuntime(ir or model_dir / "openvino" / "decoder.xml", 64, config["max_position_embeddings"])
-    poems = [p for p in map(parse_poem, Path(path).read_text(encoding="utf-8").splitlines()) if p]
-    total, count = ir_poems_nll(runtime, tokenizer, poems)
-    nll = total / max(count, 1)
-    return {"poems": len(poems), "chars": count, "nll_per_char": round(nll, 4), "ppl": round(math.exp(nll), 2)}
+    poems = read_poems_file(path)
+    return summary(len(poems), *ir_poems_nll(runtime, tokenizer, poems))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,13 +65,21 @@ def parse_poem(line: str) -> tuple[str, str] | None:
     return (form.name, body) if form else None
 
 
-def score_file(path: Path, model_dir: Path) -> dict:
-    model = load_causal(model_dir)
-    tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
-    poems = [p for p in map(parse_poem, Path(path).read_text(encoding="utf-8").splitlines()) if p]
-    total, count = poems_nll(model, tokenizer, poems)
+def read_poems_file(path: Path) -> list[tuple[str, str]]:
+    """The regular poems of a one-poem-per-line file, as (form, body)."""
+    return [p for p in map(parse_poem, Path(path).read_text(encoding="utf-8").splitlines()) if p]
+
+
+def summary(poems: int, total: float, count: int) -> dict:
+    """The JSON line both scorers print."""
     nll = total / max(count, 1)
-    return {"poems": len(poems), "chars": count, "nll_per_char": round(nll, 4), "ppl": round(math.exp(nll), 2)}
+    return {"poems": poems, "chars": count, "nll_per_char": round(nll, 4), "ppl": round(math.exp(nll), 2)}
+
+
+def score_file(path: Path, model_dir: Path) -> dict:
+    poems = read_poems_file(path)
+    tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
+    return summary(len(poems), *poems_nll(load_causal(model_dir), tokenizer, poems))
 
 
 def main(argv: list[str] | None = None) -> None:

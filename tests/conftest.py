@@ -44,6 +44,17 @@ def engine(tiny_model_dir: Path):
     engine.close()
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module: on a small shared CPU, two threads that wait on each other cost 100x."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def shipped_model_dir() -> Path:
     return SHIPPED_MODEL

@@ -22,15 +22,7 @@ LENGTH, COLUMNS = 10, 16  # tokens fed, cache columns
 CPU_F32 = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1}
 FP32_ATOL = 1e-3  # fp32 IR vs PyTorch full recomputation, max abs logit difference
 INT8_RELATIVE = 0.05  # INT8 IR vs PyTorch: max abs difference over the range of the logits
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, two threads that wait on each other cost 100x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

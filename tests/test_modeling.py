@@ -12,15 +12,7 @@ from model.modeling import ModelSize, bert_config, causal_from, load_causal, new
 VOCAB = 60
 SIZE = ModelSize(layers=2, hidden=32, heads=2, ffn=64, max_positions=32)
 FIRST_CHAR = 11  # ids below are special tokens
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, two threads that wait on each other cost 100x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tokens(seed: int, length: int = 12, batch: int = 2) -> torch.Tensor:

@@ -16,6 +16,7 @@ from model.modeling import load_causal
 from model.score import parse_poem, poems_nll
 from model.tokenizer import CharTokenizer
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parent.parent
 POEMS = {
     "五绝": "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
@@ -32,15 +33,6 @@ IRREGULAR = [
     "明月几时有？把酒问青天。不知天上宫阙，今夕是何年。",  # 词
     "",
 ]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, two threads that wait on each other cost 100x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def score(path: Path, model_dir: Path) -> dict:

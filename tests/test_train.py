@@ -19,18 +19,10 @@ from model.modeling import ModelSize, new_model
 from model.tokenizer import SPECIAL_TOKENS, CharTokenizer
 from model.train import batch_loss, learning_rate
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "chinese-poetry"
 TINY = ModelSize(layers=2, hidden=32, heads=2, ffn=64, max_positions=96)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, two threads that wait on each other cost 100x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
