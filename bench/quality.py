@@ -59,7 +59,8 @@ def run(engine: Engine, per_cell: int) -> dict[tuple[str, str], list[dict]]:
     for cell, text, ticket in tickets:
         poem = ticket.result().poems[0]
         facts = {key: poem.constraints[key] for key in ("well_formed", "kept", "rhyme", "meter")}
-        given = text.count("，") + text.count("。") if cell[0] == "continue" else 0
+        width = FORMS[cell[1]].chars_per_line
+        given = len(text.replace("，", "").replace("。", "")) // width if cell[0] == "continue" else 0  # whole user lines
         cells[cell].append(facts | {"lines": poem.lines, "given_lines": given})
     return cells
 
