@@ -36,8 +36,16 @@ def wait_until_serving(address: str, process: subprocess.Popen, timeout: float =
     raise SystemExit(f"model server at {address} not serving after {timeout:.0f} s")
 
 
+def stop_on_signal(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Both signals stop the pair: SIGTERM from a supervisor, SIGINT from Ctrl-C (even where a shell
+    # started us with SIGINT ignored).
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGINT, stop_on_signal)
     host = os.environ.get("POET_GRPC_HOST", "127.0.0.1")
     grpc_port = os.environ.get("POET_GRPC_PORT", "50051")
     web_port = os.environ.get("POET_WEB_PORT", "8000")
