@@ -102,6 +102,26 @@ def test_cancel_frees_the_batch(tiny_model_dir) -> None:
         small.close()
 
 
+def test_a_failed_step_fails_its_requests_and_the_engine_goes_on(tiny_model_dir, monkeypatch) -> None:
+    small = Engine(tiny_model_dir, max_batch=8, max_queue=4)
+    try:
+        real_step = small.runtime.step
+        calls = iter([RuntimeError("boom")])
+
+        def step_that_fails_once(*args):
+            error = next(calls, None)
+            if error is not None:
+                raise error
+            return real_step(*args)
+
+        monkeypatch.setattr(small.runtime, "step", step_that_fails_once)
+        with pytest.raises(RuntimeError, match="boom"):
+            small.generate(PoemRequest(form="五绝", seed=1), timeout=30)
+        assert small.generate(PoemRequest(form="五绝", seed=1), timeout=60).poems[0].constraints["well_formed"]
+    finally:
+        small.close()
+
+
 def test_full_queue_is_refused_at_once(tiny_model_dir) -> None:
     small = Engine(tiny_model_dir, max_batch=8, max_queue=1)
     try:

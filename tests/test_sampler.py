@@ -8,7 +8,7 @@ from model.engine.sampler import Choice, SamplingParams, choose_batch
 
 def choose(logits, allowed, used, params, rng) -> Choice | None:
     """One row through the batch sampler."""
-    return choose_batch(logits[None], allowed[None], used[None], [params], [rng])[0]
+    return choose_batch(logits[None], allowed[None], [np.flatnonzero(used)], [params], [rng])[0]
 
 GREEDY = SamplingParams(temperature=1.0, top_k=1, top_p=1.0, repetition_penalty=1.0)
 
@@ -47,7 +47,8 @@ def test_a_row_does_not_depend_on_the_other_rows() -> None:
     rows = rng.normal(size=(6, 50)).astype(np.float32)
     allowed, used = rng.random((6, 50)) < 0.7, rng.random((6, 50)) < 0.1
     params = [SamplingParams(0.8, k, 0.9, 1.2) for k in (0, 5, 40, 5, 0, 40)]
-    batched = choose_batch(rows, allowed, used, params, [np.random.default_rng(i) for i in range(6)])
+    batched = choose_batch(rows, allowed, [np.flatnonzero(u) for u in used], params,
+                           [np.random.default_rng(i) for i in range(6)])
     alone = [choose(rows[i], allowed[i], used[i], params[i], np.random.default_rng(i)) for i in range(6)]
     assert batched == alone
 

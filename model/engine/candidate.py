@@ -79,7 +79,7 @@ class Candidate:
         return self.fed >= len(self.tokens) and not self.done
 
     def choice_masks(self) -> tuple[np.ndarray, np.ndarray]:
-        """Which tokens the next cell allows, and which characters the poem has used."""
+        """Which tokens the next cell allows, and the ids of the characters the poem has used."""
         line, column = self._cell()
         return self._allowed(line, column, self.attempts[line] >= MAX_LINE_ATTEMPTS), self._used()
 
@@ -118,9 +118,8 @@ class Candidate:
 
     # -- constraints ----------------------------------------------------------------
     def _used(self) -> np.ndarray:
-        used = np.zeros(len(self.shared.han), dtype=bool)
-        used[self.tokens[self.poem_start:]] = True
-        return used & self.shared.han
+        written = np.unique(np.asarray(self.tokens[self.poem_start:], dtype=np.int64))
+        return written[self.shared.han[written]]
 
     def _allowed(self, line: int, column: int, relaxed: bool) -> np.ndarray:
         allowed = self.shared.han.copy()

@@ -42,7 +42,7 @@ class CopyTable:
         return table
 
     def __contains__(self, line: str) -> bool:
-        value = line_hash(line)
+        value = np.uint32(line_hash(line))  # a Python int would make numpy cast the whole table
         index = int(np.searchsorted(self.hashes, value))
         return index < len(self.hashes) and int(self.hashes[index]) == value
 

@@ -130,7 +130,11 @@ class Engine:
                 self._admit()
             self._drop_cancelled()
             if self.live:
-                self._step()
+                try:
+                    self._step()
+                except Exception as error:  # a bug must fail the requests in the batch, not hang them
+                    log.exception("decode step failed")
+                    self._fail_live(error)
         for ticket in list(self.waiting) + list({id(t): t for t in self.owner.values()}.values()):
             ticket.future.set_exception(CancelledError("引擎已关闭 / the engine was shut down"))
 
@@ -151,7 +155,8 @@ class Engine:
         logits = self.runtime.step(inputs[:, 0], inputs[:, 1])
         choosing = [c for c in self.live if c.fed_one()]
         if choosing:
-            allowed, used = map(np.stack, zip(*(c.choice_masks() for c in choosing)))
+            masks = [c.choice_masks() for c in choosing]
+            allowed, used = np.stack([m[0] for m in masks]), [m[1] for m in masks]
             choices = choose_batch(logits[[c.row for c in choosing]], allowed, used,
                                    [c.params for c in choosing], [c.rng for c in choosing])
             for candidate, choice in zip(choosing, choices):
@@ -161,6 +166,11 @@ class Engine:
             if all(c.done for c in ticket.candidates):
                 self._release(ticket)
                 ticket.future.set_result(self._result(ticket))
+
+    def _fail_live(self, error: Exception) -> None:
+        for ticket in {id(t): t for t in self.owner.values()}.values():
+            self._release(ticket)
+            ticket.future.set_exception(error)
 
     def _drop_cancelled(self) -> None:
         for ticket in {id(self.owner[id(c)]): self.owner[id(c)] for c in self.live}.values():

@@ -28,26 +28,30 @@ class Choice:
     allowed_mass: float  # probability the model gave to all allowed tokens
 
 
-def choose_batch(logits: np.ndarray, allowed: np.ndarray, used: np.ndarray, params: list[SamplingParams],
+def choose_batch(logits: np.ndarray, allowed: np.ndarray, used: list[np.ndarray], params: list[SamplingParams],
                  rngs: list[np.random.Generator]) -> list[Choice | None]:
-    """One choice per row of logits (R, V); None where a row allows nothing (a dead end)."""
+    """One choice per row of logits (R, V); used[r] holds the token ids row r has written already.
+    None where a row allows nothing (a dead end)."""
     # Rounding makes the choice robust to the last-bit differences between batch sizes.
-    scores = np.round(logits.astype(np.float32), 3)
+    scores = np.round(logits.astype(np.float32, copy=False), 3)
     shifted = scores - scores.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     log_totals = np.log(exp.sum(axis=1))
     masses = np.sum(exp, axis=1, where=allowed) / np.exp(log_totals)
-    rows, columns = np.nonzero(used)  # few per row: penalise them sparsely
+    rows = np.repeat(np.arange(len(used)), [len(u) for u in used])  # few per row: penalise them sparsely
+    columns = np.concatenate(used) if used else np.zeros(0, dtype=np.int64)
     penalty = np.array([p.repetition_penalty for p in params], dtype=np.float32)[rows]
     values = scores[rows, columns]
     scores[rows, columns] = np.where(values > 0, values / penalty, values * penalty)
     scores /= np.array([p.temperature for p in params], dtype=np.float32)[:, None]
     scores[~allowed] = -np.inf
     choices: list[Choice | None] = [None] * len(params)
+    vocab = scores.shape[1]
     for k in {p.top_k or FULL_SORT_K for p in params}:
         group = [r for r, p in enumerate(params) if (p.top_k or FULL_SORT_K) == k]
-        k = min(k, scores.shape[1])
-        best = np.argpartition(-scores[group], k - 1, axis=1)[:, :k]
+        k = min(k, vocab)
+        block = scores if len(group) == len(params) else scores[group]  # no copy when all rows agree
+        best = np.argpartition(block, vocab - k, axis=1)[:, vocab - k:]
         for row, candidates in zip(group, best):
             if not allowed[row].any():
                 continue
