@@ -1,14 +1,40 @@
-"""Sampling: masks respected, top-k/top-p honoured, repetition penalised, seeded."""
+"""Sampling: masks respected, top-k/top-p honoured, repetition penalised, seeded.
+
+The selection head runs here on its own, compiled over a logits input, as the runtime runs it
+appended to the decode step."""
 from __future__ import annotations
 
 import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
 
-from model.engine.sampler import Choice, SamplingParams, choose_batch
+from model.engine.sampler import Choice, SamplingParams, choose, selection_head, selection_inputs
 
 
-def choose(logits, allowed, used, params, rng) -> Choice | None:
-    """One row through the batch sampler."""
-    return choose_batch(logits[None], allowed[None], [np.flatnonzero(used)], [params], [rng])[0]
+def compile_head() -> ov.InferRequest:
+    logits = ops.parameter([-1, -1], np.float32, name="logits")
+    inputs, outputs = selection_head(logits.output(0))
+    model = ov.Model(outputs, [logits, *inputs])
+    return ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}).create_infer_request()
+
+
+HEAD = compile_head()
+
+
+def choose_rows(logits, allowed, used, params, rngs) -> list[Choice | None]:
+    """Every row of logits (R, V) through the head and the draw; used: (R, V) bool."""
+    rows = list(range(len(logits)))
+    banned = [np.zeros(0, dtype=np.int64)] * len(rows)
+    inputs = selection_inputs(len(rows), logits.shape[1], rows, list(allowed), banned,
+                              [np.flatnonzero(u) for u in used], params)
+    HEAD.infer({"logits": logits, **inputs})
+    outputs = {name: HEAD.get_tensor(name).data.copy() for name in ("values", "ids", "logprobs", "mass")}
+    return choose(outputs, rows, params, rngs)
+
+
+def choose_one(logits, allowed, used, params, rng) -> Choice | None:
+    return choose_rows(logits[None], allowed[None], used[None], [params], [rng])[0]
+
 
 GREEDY = SamplingParams(temperature=1.0, top_k=1, top_p=1.0, repetition_penalty=1.0)
 
@@ -19,44 +45,65 @@ def logits() -> np.ndarray:
 
 def test_the_mask_is_respected_and_greedy_picks_the_best_allowed() -> None:
     allowed = np.array([False, False, True, True, False])
-    choice = choose(logits(), allowed, np.zeros(5, bool), GREEDY, np.random.default_rng(0))
+    choice = choose_one(logits(), allowed, np.zeros(5, bool), GREEDY, np.random.default_rng(0))
     assert choice.token == 2
     assert 0 < choice.allowed_mass < 0.2
-    assert choice.logprob < 0
+    expected = 3.0 - np.log(np.exp(logits().astype(np.float64)).sum())
+    assert abs(choice.logprob - expected) < 1e-5
+
+
+def test_banned_ids_are_not_allowed() -> None:
+    rows, banned = [0], [np.array([0, 1])]
+    inputs = selection_inputs(1, 5, rows, [np.ones(5, bool)], banned, [np.zeros(0, np.int64)], [GREEDY])
+    assert inputs["allowed"][0].tolist() == [False, False, True, True, True]
+
+
+def test_rows_that_do_not_choose_allow_nothing() -> None:
+    inputs = selection_inputs(3, 5, [1], [np.ones(5, bool)], [np.zeros(0, np.int64)], [np.array([2])], [GREEDY])
+    assert not inputs["allowed"][[0, 2]].any() and inputs["allowed"][1].all()
+    assert inputs["used"].sum() == 1 and inputs["used"][1, 2]
 
 
 def test_nothing_allowed_is_a_dead_end() -> None:
-    assert choose(logits(), np.zeros(5, bool), np.zeros(5, bool), GREEDY, np.random.default_rng(0)) is None
+    assert choose_one(logits(), np.zeros(5, bool), np.zeros(5, bool), GREEDY, np.random.default_rng(0)) is None
 
 
 def test_repetition_penalty_can_change_the_choice() -> None:
     used = np.array([True, False, False, False, False])
     params = SamplingParams(1.0, 1, 1.0, repetition_penalty=2.0)  # 5.0 / 2 = 2.5 < 4.0
-    assert choose(logits(), np.ones(5, bool), used, params, np.random.default_rng(0)).token == 1
+    assert choose_one(logits(), np.ones(5, bool), used, params, np.random.default_rng(0)).token == 1
 
 
 def test_top_p_keeps_only_the_nucleus() -> None:
     peaked = np.array([10.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float32)
     params = SamplingParams(1.0, 0, 0.5, 1.0)
-    tokens = {choose(peaked, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token for s in range(50)}
+    tokens = {choose_one(peaked, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token
+              for s in range(50)}
     assert tokens == {0}
+
+
+def test_top_k_keeps_the_k_best_and_ties_go_to_the_lower_id() -> None:
+    tied = np.array([1.0, 3.0, 3.0, 3.0, 0.0], dtype=np.float32)
+    params = SamplingParams(1.0, 2, 1.0, 1.0)
+    tokens = {choose_one(tied, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token
+              for s in range(60)}
+    assert tokens == {1, 2}
 
 
 def test_a_row_does_not_depend_on_the_other_rows() -> None:
     rng = np.random.default_rng(0)
-    rows = rng.normal(size=(6, 50)).astype(np.float32)
-    allowed, used = rng.random((6, 50)) < 0.7, rng.random((6, 50)) < 0.1
+    rows = rng.normal(size=(6, 300)).astype(np.float32)
+    allowed, used = rng.random((6, 300)) < 0.7, rng.random((6, 300)) < 0.1
     params = [SamplingParams(0.8, k, 0.9, 1.2) for k in (0, 5, 40, 5, 0, 40)]
-    batched = choose_batch(rows, allowed, [np.flatnonzero(u) for u in used], params,
-                           [np.random.default_rng(i) for i in range(6)])
-    alone = [choose(rows[i], allowed[i], used[i], params[i], np.random.default_rng(i)) for i in range(6)]
+    batched = choose_rows(rows, allowed, used, params, [np.random.default_rng(i) for i in range(6)])
+    alone = [choose_one(rows[i], allowed[i], used[i], params[i], np.random.default_rng(i)) for i in range(6)]
     assert batched == alone
 
 
 def test_same_seed_same_choices_and_sampling_spreads() -> None:
     params = SamplingParams(1.0, 0, 1.0, 1.0)
     flat = np.zeros(5, dtype=np.float32)
-    draw = lambda seed: [choose(flat, np.ones(5, bool), np.zeros(5, bool), params, rng).token  # noqa: E731
+    draw = lambda seed: [choose_one(flat, np.ones(5, bool), np.zeros(5, bool), params, rng).token  # noqa: E731
                          for rng in [np.random.default_rng(seed)] for _ in range(40)]
     assert draw(3) == draw(3)
     assert len(set(draw(3))) == 5

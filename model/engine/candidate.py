@@ -1,7 +1,7 @@
 """One candidate poem being decoded: its tokens, its constraints, and line-level backtracking."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,22 @@ class Shared:
     prosody: VocabProsody
     han: np.ndarray  # tokens that may stand in a line
     copies: CopyTable  # lines of the training poems
+    masks: dict[tuple, np.ndarray] = field(default_factory=dict)
+
+    def mask(self, tone: str | None, known_tone: bool, rhyme: bool, groups: frozenset[str] | None) -> np.ndarray:
+        """The (read-only, cached) mask of Han tokens with this tone, a known tone, and/or these rhymes."""
+        key = (tone, known_tone, rhyme, groups)
+        if key not in self.masks:
+            mask = self.han.copy()
+            if tone:
+                mask &= self.prosody.tone_mask(tone)
+            if known_tone:
+                mask &= self.prosody.known_tone
+            if rhyme:
+                mask &= self.prosody.rhyme_mask(groups)
+            mask.flags.writeable = False
+            self.masks[key] = mask
+        return self.masks[key]
 
 
 class Candidate:
@@ -73,15 +89,23 @@ class Candidate:
         return self.tokens[self.fed], self.fed
 
     # -- decoding -------------------------------------------------------------------
-    def fed_one(self) -> bool:
-        """Count the token just fed; True when the next token is ours to choose."""
-        self.fed += 1
-        return self.fed >= len(self.tokens) and not self.done
+    def chooses_after_this_feed(self) -> bool:
+        """Whether the token after the one fed now is ours to choose (not forced, not the end)."""
+        return self.fed + 1 >= len(self.tokens) and not self.done
 
-    def choice_masks(self) -> tuple[np.ndarray, np.ndarray]:
-        """Which tokens the next cell allows, and the ids of the characters the poem has used."""
+    def choice_masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For the next cell: the tokens its constraints allow (a shared read-only mask), the ids
+        banned besides (repeats, earlier rhyme characters) and the ids of the characters already used."""
         line, column = self._cell()
-        return self._allowed(line, column, self.attempts[line] >= MAX_LINE_ATTEMPTS), self._used()
+        written, counts = np.unique(np.asarray(self.tokens[self.poem_start:], dtype=np.int64), return_counts=True)
+        han = self.shared.han[written]
+        used = written[han]
+        if self.attempts[line] >= MAX_LINE_ATTEMPTS:  # relaxed: any Han character
+            return self.shared.han, used[:0], used
+        allowed, banned = self._allowed(line, column)
+        if self.request.no_repeat:
+            banned = np.concatenate([banned, written[han & (counts >= 2)]])
+        return allowed, banned, used
 
     def take(self, choice: Choice | None) -> None:
         """Append the sampled token, or go back to the line's start when the choice is a dead end."""
@@ -117,29 +141,16 @@ class Candidate:
         self.fed = min(self.fed, len(self.tokens) - 1)
 
     # -- constraints ----------------------------------------------------------------
-    def _used(self) -> np.ndarray:
-        written = np.unique(np.asarray(self.tokens[self.poem_start:], dtype=np.int64))
-        return written[self.shared.han[written]]
-
-    def _allowed(self, line: int, column: int, relaxed: bool) -> np.ndarray:
-        allowed = self.shared.han.copy()
-        if relaxed:
-            return allowed
+    def _allowed(self, line: int, column: int) -> tuple[np.ndarray, np.ndarray]:
         lines = self.lines()
-        if self.request.no_repeat:
-            counts = np.bincount(self.tokens[self.poem_start:], minlength=len(allowed))
-            allowed &= counts < 2
         tone = self._required_tone(lines, line, column)
-        if tone:
-            allowed &= self.shared.prosody.tone_mask(tone)
-        elif self.request.meter and column in meter_columns(self.width):
-            allowed &= self.shared.prosody.known_tone  # the character that fixes the line's key
-        if column == self.width - 1 and self.request.rhyme and line in self.rhymes:
-            allowed &= self.shared.prosody.rhyme_mask(self._rhyme_groups(lines, line))
-            for previous in self.rhymes:
-                if previous < line:
-                    allowed[self.shared.tokenizer.id_of(lines[previous][-1])] = False
-        return allowed
+        # Without a required tone, the character that fixes the line's key must have a known one.
+        known_tone = not tone and self.request.meter and column in meter_columns(self.width)
+        rhyme = column == self.width - 1 and self.request.rhyme and line in self.rhymes
+        groups = self._rhyme_groups(lines, line) if rhyme else None
+        banned = [self.shared.tokenizer.id_of(lines[previous][-1]) for previous in self.rhymes
+                  if rhyme and previous < line]
+        return self.shared.mask(tone, known_tone, rhyme, groups), np.array(banned, dtype=np.int64)
 
     def _required_tone(self, lines: list[str], line: int, column: int) -> str | None:
         last = column == self.width - 1

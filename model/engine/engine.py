@@ -18,7 +18,7 @@ from model.engine.check import check_poem
 from model.engine.copies import CopyTable
 from model.engine.plan import Plan, plan_request
 from model.engine.prosody import VocabProsody
-from model.engine.sampler import choose_batch
+from model.engine.sampler import choose, selection_inputs
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
                                 Poem, PoemRequest, PoemResult, Progress)
@@ -152,15 +152,17 @@ class Engine:
 
     def _step(self) -> None:
         inputs = np.array([c.next_input() for c in self.live])
-        logits = self.runtime.step(inputs[:, 0], inputs[:, 1])
-        choosing = [c for c in self.live if c.fed_one()]
-        if choosing:
-            masks = [c.choice_masks() for c in choosing]
-            allowed, used = np.stack([m[0] for m in masks]), [m[1] for m in masks]
-            choices = choose_batch(logits[[c.row for c in choosing]], allowed, used,
-                                   [c.params for c in choosing], [c.rng for c in choosing])
-            for candidate, choice in zip(choosing, choices):
-                candidate.take(choice)
+        choosing = [c for c in self.live if c.chooses_after_this_feed()]
+        # A cell's constraints depend only on the tokens before it, so they go into the same infer call.
+        masks = [c.choice_masks() for c in choosing]
+        rows, params = [c.row for c in choosing], [c.params for c in choosing]
+        allowed, banned, used = [m[0] for m in masks], [m[1] for m in masks], [m[2] for m in masks]
+        selection = selection_inputs(len(self.live), self.runtime.vocab, rows, allowed, banned, used, params)
+        outputs = self.runtime.step_and_select(inputs[:, 0], inputs[:, 1], selection)
+        for candidate in self.live:
+            candidate.fed += 1
+        for candidate, choice in zip(choosing, choose(outputs, rows, params, [c.rng for c in choosing])):
+            candidate.take(choice)
         for ticket in {id(t): t for t in self.owner.values()}.values():
             ticket.report_progress()
             if all(c.done for c in ticket.candidates):
