@@ -81,14 +81,10 @@ def selection_inputs(batch: int, vocab: int, rows: list[int], allowed: list[np.n
     penalty, temperature = np.ones((batch, 1), dtype=np.float32), np.ones((batch, 1), dtype=np.float32)
     penalty[rows, 0] = [p.repetition_penalty for p in params]
     temperature[rows, 0] = [p.temperature for p in params]
-    widest = max([row_width(p, vocab) for p in params], default=1)
+    widest = max([min(p.top_k or FULL_SORT_K, vocab) for p in params], default=1)
     width = min(next((w for w in SELECTION_WIDTHS if w >= widest), vocab), vocab)
     return {"allowed": allowed_all, "used": used_all, "penalty": penalty, "temperature": temperature,
             "k": np.array(width, dtype=np.int64)}
-
-
-def row_width(params: SamplingParams, vocab: int) -> int:
-    return min(params.top_k or FULL_SORT_K, vocab)
 
 
 def choose(outputs: dict[str, np.ndarray], rows: list[int], params: list[SamplingParams],
@@ -97,7 +93,7 @@ def choose(outputs: dict[str, np.ndarray], rows: list[int], params: list[Samplin
     values, ids, logprobs = (outputs[name][rows] for name in ("values", "ids", "logprobs"))
     order = np.lexsort((ids, -values), axis=1)  # by score, ties by id
     values, ids, logprobs = (np.take_along_axis(a, order, axis=1) for a in (values, ids, logprobs))
-    widths = np.array([row_width(p, np.iinfo(np.int64).max) for p in params])
+    widths = np.array([p.top_k or FULL_SORT_K for p in params])  # the draw never looks past the head's width
     indices = draw(values, widths, np.array([p.top_p for p in params]), rngs)
     masses = outputs["mass"][rows]
     return [None if index < 0 else Choice(int(ids[i, index]), float(logprobs[i, index]), float(masses[i]))
