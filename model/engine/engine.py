@@ -135,7 +135,7 @@ class Engine:
                 except Exception as error:  # a bug must fail the requests in the batch, not hang them
                     log.exception("decode step failed")
                     self._fail_live(error)
-        for ticket in list(self.waiting) + list({id(t): t for t in self.owner.values()}.values()):
+        for ticket in list(self.waiting) + self._live_tickets():
             ticket.future.set_exception(CancelledError("引擎已关闭 / the engine was shut down"))
 
     def _admit(self) -> None:
@@ -163,19 +163,23 @@ class Engine:
             candidate.fed += 1
         for candidate, choice in zip(choosing, choose(outputs, rows, params, [c.rng for c in choosing])):
             candidate.take(choice)
-        for ticket in {id(t): t for t in self.owner.values()}.values():
+        for ticket in self._live_tickets():
             ticket.report_progress()
             if all(c.done for c in ticket.candidates):
                 self._release(ticket)
                 ticket.future.set_result(self._result(ticket))
 
+    def _live_tickets(self) -> list[Ticket]:
+        """The tickets with candidates in the batch, each once."""
+        return list({id(t): t for t in self.owner.values()}.values())
+
     def _fail_live(self, error: Exception) -> None:
-        for ticket in {id(t): t for t in self.owner.values()}.values():
+        for ticket in self._live_tickets():
             self._release(ticket)
             ticket.future.set_exception(error)
 
     def _drop_cancelled(self) -> None:
-        for ticket in {id(self.owner[id(c)]): self.owner[id(c)] for c in self.live}.values():
+        for ticket in self._live_tickets():
             if ticket.cancelled:
                 self._release(ticket)
                 ticket.future.set_exception(CancelledError("请求已取消 / the request was cancelled"))

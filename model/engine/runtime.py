@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from model.engine.sampler import SELECTION_OUTPUTS, selection_head
+from model.engine.sampler import SELECTION_OUTPUTS, selection_head, selection_inputs
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is padded up to
 
@@ -49,9 +49,7 @@ class DecoderRuntime:
     def step(self, token_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Feed one token per row 0..B-1 at its position; return (B, vocab) logits and store the new K/V."""
         batch = len(token_ids)
-        nothing = {"allowed": np.zeros((batch, self.vocab), dtype=bool), "used": np.zeros((batch, self.vocab), dtype=bool),
-                   "penalty": np.ones((batch, 1), dtype=np.float32), "temperature": np.ones((batch, 1), dtype=np.float32),
-                   "k": np.array(1, dtype=np.int64)}
+        nothing = selection_inputs(batch, self.vocab, [], [], [], [], [])  # no row chooses
         return self._infer(token_ids, positions, nothing).get_tensor("logits").data[:batch].copy()
 
     def step_and_select(self, token_ids: np.ndarray, positions: np.ndarray,
