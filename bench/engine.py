@@ -3,7 +3,7 @@
     python -m bench.engine [--model model/weights] [--poems 8]
 
 Baseline: PyTorch eager, the whole sequence recomputed for every new character, one request
-at a time. Engine: OpenVINO IR with the KV cache, constrained sampling, continuous batching.
+at a time; baseline and engine are timed in alternating rounds, so both see the same machine. Engine: OpenVINO IR with the KV cache, constrained sampling, continuous batching.
 Prints p50/p95 latency of one poem, throughput at 1/8/32/64 concurrent requests, peak RSS and
 the ratios engine/baseline.
 """
@@ -14,6 +14,7 @@ import json
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from model.engine import Engine
@@ -21,6 +22,7 @@ from model.engine.types import PoemRequest
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
 CONCURRENCY = (1, 8, 32, 64)
+ROUND = 5  # poems timed in a row before switching between baseline and engine
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -47,7 +49,8 @@ def baseline_poem(model, tokenizer, seed: int) -> str:
     return tokenizer.decode(ids[start:])
 
 
-def bench_baseline(model_dir: Path, poems: int) -> list[float]:
+def load_baseline(model_dir: Path) -> Callable[[int], str]:
+    """The baseline as a function of the seed: one 七律 per call."""
     import torch
 
     from model.modeling import load_causal
@@ -55,22 +58,26 @@ def bench_baseline(model_dir: Path, poems: int) -> list[float]:
 
     torch.set_num_threads(2)
     model, tokenizer = load_causal(model_dir), CharTokenizer.load(model_dir / "vocab.txt")
-    baseline_poem(model, tokenizer, 0)  # warm-up
-    latencies = []
-    for seed in range(poems):
-        started = time.perf_counter()
-        baseline_poem(model, tokenizer, seed)
-        latencies.append(time.perf_counter() - started)
-    return latencies
+    return lambda seed: baseline_poem(model, tokenizer, seed)
 
 
-def bench_engine(engine: Engine, poems: int) -> tuple[list[float], dict[int, float]]:
-    engine.generate(PoemRequest(form="七律", seed=0))  # warm-up
-    latencies = []
-    for seed in range(poems):
-        started = time.perf_counter()
-        engine.generate(PoemRequest(form="七律", seed=seed))
-        latencies.append(time.perf_counter() - started)
+def bench_latency(baseline: Callable[[int], str], engine: Engine, poems: int) -> tuple[list[float], list[float]]:
+    """Seconds per poem of the baseline and of the engine, timed in alternating rounds of ROUND poems
+    so that both see the same machine: on a shared VM its speed drifts by 2x within minutes."""
+    baseline(0), engine.generate(PoemRequest(form="七律", seed=0))  # warm-up
+    base, latencies = [], []
+    for first in range(0, poems, ROUND):
+        seeds = range(first, min(first + ROUND, poems))
+        for run, times in ((baseline, base), (lambda s: engine.generate(PoemRequest(form="七律", seed=s)), latencies)):
+            for seed in seeds:
+                started = time.perf_counter()
+                run(seed)
+                times.append(time.perf_counter() - started)
+    return base, latencies
+
+
+def bench_throughput(engine: Engine) -> dict[int, float]:
+    """Poems/s with `concurrent` requests kept in flight, for each level of CONCURRENCY."""
     throughput = {}
     for concurrent in CONCURRENCY:
         total = max(2 * concurrent, 16)
@@ -84,7 +91,7 @@ def bench_engine(engine: Engine, poems: int) -> tuple[list[float], dict[int, flo
                 tickets.append(engine.submit(PoemRequest(form="七律", seed=submitted)))
                 submitted += 1
         throughput[concurrent] = total / (time.perf_counter() - started)
-    return latencies, throughput
+    return throughput
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,10 +100,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--poems", type=int, default=8, help="poems timed one at a time")
     parser.add_argument("--precision", default="f32", help="OpenVINO inference precision (f32, bf16)")
     args = parser.parse_args(argv)
-    base = bench_baseline(args.model, args.poems)
+    baseline = load_baseline(args.model)
     engine = Engine(args.model, max_batch=64, max_queue=256, precision=args.precision)
     try:
-        latencies, throughput = bench_engine(engine, args.poems)
+        base, latencies = bench_latency(baseline, engine, args.poems)
+        throughput = bench_throughput(engine)
     finally:
         engine.close()
     base_p50, base_rate = statistics.median(base), 1 / statistics.mean(base)

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from model.engine import Engine
+from model.engine.candidate import Candidate
 from model.engine.check import check_poem
 from model.engine.meter import rhyme_lines, template
 from model.engine.prosody import BOTH, UNKNOWN
@@ -118,6 +119,26 @@ def test_a_failed_step_fails_its_requests_and_the_engine_goes_on(tiny_model_dir,
         with pytest.raises(RuntimeError, match="boom"):
             small.generate(PoemRequest(form="五绝", seed=1), timeout=30)
         assert small.generate(PoemRequest(form="五绝", seed=1), timeout=60).poems[0].constraints["well_formed"]
+    finally:
+        small.close()
+
+
+def test_a_candidate_that_finishes_early_waits_for_its_siblings(tiny_model_dir, monkeypatch) -> None:
+    # Candidate 1 rejects its last line three times, so candidate 0 is done many steps before it.
+    # (A finished candidate used to stay in the batch and run out of tokens to feed.)
+    real = Candidate._line_acceptable
+
+    def picky(self, line: int) -> bool:
+        if self.index == 1 and line == self.form.lines - 1 and self.attempts[line] < 3:
+            return False
+        return real(self, line)
+
+    monkeypatch.setattr(Candidate, "_line_acceptable", picky)
+    small = Engine(tiny_model_dir, max_batch=8, max_queue=4)
+    try:
+        result = small.generate(PoemRequest(form="五绝", n=2, seed=1), timeout=60)
+        assert [p.constraints["well_formed"] for p in result.poems] == [True, True]
+        assert small.generate(PoemRequest(form="五绝", seed=2), timeout=60).poems  # the batch is clean after
     finally:
         small.close()
 

@@ -163,10 +163,12 @@ class Engine:
             candidate.fed += 1
         for candidate, choice in zip(choosing, choose(outputs, rows, params, [c.rng for c in choosing])):
             candidate.take(choice)
-        for ticket in self._live_tickets():
+        tickets = self._live_tickets()
+        for candidate in [c for c in choosing if c.done]:  # a finished candidate leaves while its siblings go on
+            self._release_row(candidate)
+        for ticket in tickets:
             ticket.report_progress()
             if all(c.done for c in ticket.candidates):
-                self._release(ticket)
                 ticket.future.set_result(self._result(ticket))
 
     def _live_tickets(self) -> list[Ticket]:
@@ -185,16 +187,19 @@ class Engine:
                 ticket.future.set_exception(CancelledError("请求已取消 / the request was cancelled"))
 
     def _release(self, ticket: Ticket) -> None:
-        """Take a ticket's candidates out of the batch, moving the last rows into their places."""
+        """Take a ticket's candidates still in the batch out of it."""
         for candidate in ticket.candidates:
-            if id(candidate) not in self.owner:
-                continue
-            last = self.live.pop()
-            if last is not candidate:
-                self.runtime.move_row(last.row, candidate.row)
-                last.row = candidate.row
-                self.live[candidate.row] = last
-            del self.owner[id(candidate)]
+            if id(candidate) in self.owner:
+                self._release_row(candidate)
+
+    def _release_row(self, candidate: Candidate) -> None:
+        """Take a candidate out of the batch, moving the last row into its place."""
+        last = self.live.pop()
+        if last is not candidate:
+            self.runtime.move_row(last.row, candidate.row)
+            last.row = candidate.row
+            self.live[candidate.row] = last
+        del self.owner[id(candidate)]
 
     def _result(self, ticket: Ticket) -> PoemResult:
         request, form = ticket.request, ticket.plan.form

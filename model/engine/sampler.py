@@ -90,28 +90,31 @@ def selection_inputs(batch: int, vocab: int, rows: list[int], allowed: list[np.n
 def choose(outputs: dict[str, np.ndarray], rows: list[int], params: list[SamplingParams],
            rngs: list[np.random.Generator]) -> list[Choice | None]:
     """One choice for each of `rows` from the head's outputs; None where a row allows nothing."""
-    values, ids, logprobs = (outputs[name][rows] for name in ("values", "ids", "logprobs"))
+    if not rows:
+        return []
+    values, ids = outputs["values"][rows], outputs["ids"][rows]
     order = np.lexsort((ids, -values), axis=1)  # by score, ties by id
-    values, ids, logprobs = (np.take_along_axis(a, order, axis=1) for a in (values, ids, logprobs))
+    line = np.arange(len(rows))[:, None]
+    values, ids = values[line, order], ids[line, order]
     widths = np.array([p.top_k or FULL_SORT_K for p in params])  # the draw never looks past the head's width
     indices = draw(values, widths, np.array([p.top_p for p in params]), rngs)
-    masses = outputs["mass"][rows]
-    return [None if index < 0 else Choice(int(ids[i, index]), float(logprobs[i, index]), float(masses[i]))
-            for i, index in enumerate(indices)]
+    logprobs, masses = outputs["logprobs"], outputs["mass"]
+    return [None if index < 0 else Choice(int(ids[i, index]), float(logprobs[row, order[i, index]]), float(masses[row]))
+            for i, (row, index) in enumerate(zip(rows, indices.tolist()))]
 
 
 def draw(values: np.ndarray, widths: np.ndarray, top_p: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
     """Per row, the index of the candidate drawn among its sorted values (its first `widths`,
     then its top-p nucleus); -1 where a row has no allowed candidate."""
     width = values.shape[1]
-    alive = np.isfinite(values[:, 0])
-    keep = np.isfinite(values) & (np.arange(width)[None, :] < widths[:, None])
-    weights = np.where(keep, np.exp(values - np.where(alive, values[:, 0], 0)[:, None]), 0.0)
+    alive = values[:, 0] > -np.inf
+    best = np.where(alive, values[:, 0], 0)[:, None]
+    # Disallowed candidates are -inf: exp gives 0. Past a row's top-k width they are cut.
+    weights = np.exp(values - best) * (np.arange(width) < widths[:, None])
     cumulative = np.cumsum(weights, axis=1)  # sequential per row: a row's sums never depend on the others
     total = cumulative[:, -1]
-    cut = np.where(top_p < 1.0, (cumulative < (top_p * total)[:, None]).sum(axis=1) + 1, width)
-    cut = np.minimum(cut, width)
+    cut = np.minimum(np.where(top_p < 1.0, (cumulative < (top_p * total)[:, None]).sum(axis=1) + 1, width), width)
     nucleus = cumulative[np.arange(len(values)), cut - 1]
-    uniform = np.array([rng.random() if live else 0.0 for rng, live in zip(rngs, alive)])
+    uniform = np.array([rng.random() if live else 0.0 for rng, live in zip(rngs, alive.tolist())])
     index = np.minimum((cumulative < (uniform * nucleus)[:, None]).sum(axis=1), cut - 1)
     return np.where(alive, index, -1)
