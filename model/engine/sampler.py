@@ -70,14 +70,11 @@ def selection_inputs(batch: int, vocab: int, rows: list[int], allowed: list[np.n
                      used: list[np.ndarray], params: list[SamplingParams]) -> dict[str, np.ndarray]:
     """The head's inputs for a batch in which only `rows` choose a token: row rows[i] allows
     allowed[i] except the ids banned[i] and penalises the ids used[i]; other rows allow nothing."""
-    def spread(ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        return np.repeat(rows, [len(i) for i in ids]).astype(np.int64), np.concatenate(ids).astype(np.int64)
-
     allowed_all, used_all = np.zeros((batch, vocab), dtype=bool), np.zeros((batch, vocab), dtype=bool)
-    if rows:
-        allowed_all[rows] = allowed
-        allowed_all[spread(banned)] = False
-        used_all[spread(used)] = True
+    for row, allow, ban, use in zip(rows, allowed, banned, used):
+        allowed_all[row] = allow
+        allowed_all[row, ban] = False
+        used_all[row, use] = True
     penalty, temperature = np.ones((batch, 1), dtype=np.float32), np.ones((batch, 1), dtype=np.float32)
     penalty[rows, 0] = [p.repetition_penalty for p in params]
     temperature[rows, 0] = [p.temperature for p in params]
