@@ -1,7 +1,8 @@
 """The gRPC model server: poet.v1.Poet over the engine, with health, reflection and draining.
 
     python -m server.grpc_server [--host 127.0.0.1] [--port 50051] [--model model/weights]
-                                 [--max-batch 64] [--max-queue 256] [--workers 96] [--grace 10]
+                                 [--max-batch 64] [--max-queue 256] [--workers 96] [--stream-every 4]
+                                 [--grace 10]
 
 Every flag has an environment default (POET_GRPC_HOST, POET_GRPC_PORT, POET_MODEL, ...).
 SIGTERM or Ctrl-C drains: health turns NOT_SERVING, new calls are refused, calls in flight
@@ -35,13 +36,16 @@ SERVICE = poet_pb2.DESCRIPTOR.services_by_name["Poet"].full_name  # poet.v1.Poet
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 DEADLINE_MESSAGE = "超时 / deadline exceeded"
 NO_DEADLINE_S = 1e6  # without a deadline time_remaining() is huge, not None, and waiting that long overflows
+# Characters per progress message of a stream. One message per character cost the server about a
+# third of its throughput under 64 streams (0.2 ms of CPU each, server and client together).
+STREAM_EVERY = 4
 
 
 class PoetServicer(poet_pb2_grpc.PoetServicer):
     """Converts protobuf to engine calls and back; ErrorInterceptor turns engine errors into status codes."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, engine: Engine, stream_every: int = STREAM_EVERY):
+        self.engine, self.stream_every = engine, stream_every
 
     def Generate(self, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext) -> poet_pb2.GenerateReply:
         """All n poems of one request in one reply."""
@@ -66,7 +70,7 @@ class PoetServicer(poet_pb2_grpc.PoetServicer):
 
     def _submit(self, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext,
                 on_progress: Callable[[Progress], None] | None = None) -> Ticket:
-        ticket = self.engine.submit(request_from_pb(request), on_progress)
+        ticket = self.engine.submit(request_from_pb(request), on_progress, self.stream_every)
         # Runs when the RPC ends for any reason: if the client went away or its deadline passed, decoding
         # stops and the batch rows are freed; after a finished poem cancel() changes nothing.
         if not context.add_callback(ticket.cancel):
@@ -98,12 +102,12 @@ def next_event(events: queue.Queue, ticket: Ticket, context: grpc.ServicerContex
         raise TimeoutError(DEADLINE_MESSAGE) from None
 
 
-def build_server(engine: Engine, host: str, port: int, workers: int,
-                 max_rpcs: int) -> tuple[grpc.Server, int, health.HealthServicer]:
+def build_server(engine: Engine, host: str, port: int, workers: int, max_rpcs: int,
+                 stream_every: int = STREAM_EVERY) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A started server; returns it, the port it listens on and its health servicer."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poet-rpc"),
                          interceptors=[ErrorInterceptor(SERVICE)], maximum_concurrent_rpcs=max_rpcs)
-    poet_pb2_grpc.add_PoetServicer_to_server(PoetServicer(engine), server)
+    poet_pb2_grpc.add_PoetServicer_to_server(PoetServicer(engine, stream_every), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
@@ -140,6 +144,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="threads for RPCs; a stream holds one for its whole life")
     parser.add_argument("--max-rpcs", type=int, default=int(env("POET_MAX_RPCS", "512")),
                         help="concurrent RPCs before RESOURCE_EXHAUSTED")
+    parser.add_argument("--stream-every", type=int, default=int(env("POET_STREAM_EVERY", STREAM_EVERY)),
+                        help="characters per progress message of a stream (1: every character); the first "
+                             "character, a line cut back for re-sampling and the finished poem go at once")
     parser.add_argument("--grace", type=float, default=float(env("POET_GRACE", "10")),
                         help="seconds calls in flight get on SIGTERM")
     return parser.parse_args(argv)
@@ -150,7 +157,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     engine = Engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue)
-    server, port, health_servicer = build_server(engine, args.host, args.port, args.workers, args.max_rpcs)
+    if args.stream_every < 1:
+        raise SystemExit("--stream-every must be at least 1")
+    server, port, health_servicer = build_server(engine, args.host, args.port, args.workers, args.max_rpcs,
+                                                 args.stream_every)
     info = engine.info()
     log.info("gRPC server listening on %s:%d (model %s %s)", args.host, port, info["model_name"],
              info["model_version"])

@@ -91,6 +91,20 @@ def test_progress_streams_a_growing_poem(engine: Engine) -> None:
     assert max(len(u.text) for u in updates) == len(final)
 
 
+@pytest.mark.parametrize("every", [1, 4])
+def test_progress_every_few_characters(engine: Engine, every: int) -> None:
+    updates = []
+    ticket = engine.submit(PoemRequest(form="七律", seed=3), on_progress=updates.append, progress_every=every)
+    final = ticket.result(60).poems[0].text
+    texts = [u.text for u in updates]
+    assert len(texts[0]) == 1 and texts[-1] == final  # the first character at once, the whole poem last
+    for before, after in zip(texts, texts[1:-1]):  # in between: grown by `every` or more (punctuation
+        # and forced characters come with the character before them), or cut back to re-sample a line
+        assert (after.startswith(before) and len(after) - len(before) >= every) or before.startswith(after)
+    if every > 1:
+        assert len(texts) < len(final) / every + 10  # far fewer messages than characters
+
+
 def test_cancel_frees_the_batch(tiny_model_dir) -> None:
     small = Engine(tiny_model_dir, max_batch=8, max_queue=4)
     try:

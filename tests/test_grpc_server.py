@@ -54,7 +54,7 @@ def test_stream_sends_growing_progress_then_one_result(server: str) -> None:
     for index in final:
         texts = [e.text for e in events[:-1] if e.index == index]
         assert texts and texts[-1] == final[index]
-        # Each update grows the text by a character, or cuts it back to a line's start to re-sample it.
+        # Each update grows the text (by --stream-every characters), or cuts it back to re-sample a line.
         assert all(b.startswith(a) or a.startswith(b) for a, b in zip(texts, texts[1:]))
     assert len(events) > 2 * 8  # more than one update a line
 

@@ -33,9 +33,9 @@ class Ticket:
     """A submitted request: wait on result(), or cancel() to stop its decoding and free its rows."""
 
     def __init__(self, request: PoemRequest, plan: Plan, candidates: list[Candidate],
-                 on_progress: ProgressCallback | None):
+                 on_progress: ProgressCallback | None, progress_every: int = 1):
         self.request, self.plan, self.candidates = request, plan, candidates
-        self.on_progress = on_progress
+        self.on_progress, self.progress_every = on_progress, progress_every
         self.future: Future[PoemResult] = Future()
         self.cancelled = False
         self.started = time.perf_counter()
@@ -49,11 +49,14 @@ class Ticket:
         self.cancelled = True
 
     def report_progress(self) -> None:
+        """Tell on_progress a candidate's text: its first character, then whenever it has grown by
+        progress_every characters since last told, was cut back to re-sample a line, or is finished."""
         if self.on_progress is None:
             return
         for candidate in self.candidates:
-            text = candidate.text()
-            if text != self.shown[candidate.index]:
+            text, shown = candidate.text(), self.shown[candidate.index]
+            grown = text.startswith(shown) and len(text) - len(shown) >= self.progress_every
+            if text != shown and (grown or not shown or not text.startswith(shown) or candidate.done):
                 self.shown[candidate.index] = text
                 self.on_progress(Progress(candidate.index, text))
 
@@ -82,12 +85,15 @@ class Engine:
         self.thread.start()
 
     # -- public API -----------------------------------------------------------------
-    def submit(self, request: PoemRequest, on_progress: ProgressCallback | None = None) -> Ticket:
-        """Queue a request; raises PoetryError for bad input and OverloadedError when the queue is full."""
+    def submit(self, request: PoemRequest, on_progress: ProgressCallback | None = None,
+               progress_every: int = 1) -> Ticket:
+        """Queue a request; raises PoetryError for bad input and OverloadedError when the queue is full.
+        on_progress (called from the decode thread) gets a candidate's text at its first character,
+        every progress_every characters after, at each cut-back and when it is finished."""
         plan = plan_request(request, self.tokenizer)
         seed = request.seed if request.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
         candidates = [Candidate(self.shared, request, plan, seed, i) for i in range(request.n)]
-        ticket = Ticket(request, plan, candidates, on_progress)
+        ticket = Ticket(request, plan, candidates, on_progress, progress_every)
         with self.wakeup:
             if not self.running:
                 raise OverloadedError("引擎正在关闭 / the engine is shutting down")

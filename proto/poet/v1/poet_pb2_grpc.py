@@ -64,7 +64,8 @@ class PoetServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GenerateStream(self, request, context):
-        """Progress updates as characters are decoded, then the finished poems as the last message.
+        """Progress updates as characters are decoded (the first at once, then every few characters: the
+        server's --stream-every), then the finished poems as the last message.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
