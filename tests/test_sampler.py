@@ -8,7 +8,7 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
-from model.engine.sampler import Choice, SamplingParams, choose, selection_head, selection_inputs
+from model.engine.sampler import Choice, SamplingParams, choose, fill_selection, selection_arrays, selection_head
 
 
 def compile_head() -> ov.InferRequest:
@@ -25,8 +25,8 @@ def choose_rows(logits, allowed, used, params, rngs) -> list[Choice | None]:
     """Every row of logits (R, V) through the head and the draw; used: (R, V) bool."""
     rows = list(range(len(logits)))
     banned = [np.zeros(0, dtype=np.int64)] * len(rows)
-    inputs = selection_inputs(len(rows), logits.shape[1], rows, list(allowed), banned,
-                              [np.flatnonzero(u) for u in used], params)
+    inputs = selection_arrays(len(rows), logits.shape[1])
+    fill_selection(inputs, rows, list(allowed), banned, [np.flatnonzero(u) for u in used], params)
     HEAD.infer({"logits": logits, **inputs})
     outputs = {name: HEAD.get_tensor(name).data.copy() for name in ("values", "ids", "logprobs", "mass")}
     return choose(outputs, rows, params, rngs)
@@ -54,12 +54,15 @@ def test_the_mask_is_respected_and_greedy_picks_the_best_allowed() -> None:
 
 def test_banned_ids_are_not_allowed() -> None:
     rows, banned = [0], [np.array([0, 1])]
-    inputs = selection_inputs(1, 5, rows, [np.ones(5, bool)], banned, [np.zeros(0, np.int64)], [GREEDY])
+    inputs = selection_arrays(1, 5)
+    fill_selection(inputs, rows, [np.ones(5, bool)], banned, [np.zeros(0, np.int64)], [GREEDY])
     assert inputs["allowed"][0].tolist() == [False, False, True, True, True]
 
 
 def test_rows_that_do_not_choose_allow_nothing() -> None:
-    inputs = selection_inputs(3, 5, [1], [np.ones(5, bool)], [np.zeros(0, np.int64)], [np.array([2])], [GREEDY])
+    inputs = selection_arrays(3, 5)
+    inputs["allowed"][:], inputs["used"][:] = True, True  # what an earlier step left in reused arrays
+    fill_selection(inputs, [1], [np.ones(5, bool)], [np.zeros(0, np.int64)], [np.array([2])], [GREEDY])
     assert not inputs["allowed"][[0, 2]].any() and inputs["allowed"][1].all()
     assert inputs["used"].sum() == 1 and inputs["used"][1, 2]
 

@@ -18,7 +18,7 @@ from model.engine.check import check_poem
 from model.engine.copies import CopyTable
 from model.engine.plan import Plan, plan_request
 from model.engine.prosody import VocabProsody
-from model.engine.sampler import choose, selection_inputs
+from model.engine.sampler import choose, fill_selection
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
                                 Poem, PoemRequest, PoemResult, Progress)
@@ -163,8 +163,8 @@ class Engine:
         masks = [c.choice_masks() for c in choosing]
         rows, params = [c.row for c in choosing], [c.params for c in choosing]
         allowed, banned, used = [m[0] for m in masks], [m[1] for m in masks], [m[2] for m in masks]
-        selection = selection_inputs(len(self.live), self.runtime.vocab, rows, allowed, banned, used, params)
-        outputs = self.runtime.step_and_select(inputs[:, 0], inputs[:, 1], selection)
+        fill_selection(self.runtime.selection_arrays(len(self.live)), rows, allowed, banned, used, params)
+        outputs = self.runtime.step_and_select(inputs[:, 0], inputs[:, 1])
         for candidate in self.live:
             candidate.fed += 1
         for candidate, choice in zip(choosing, choose(outputs, rows, params, [c.rng for c in choosing])):

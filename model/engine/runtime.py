@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from model.engine.sampler import SELECTION_OUTPUTS, selection_head, selection_inputs
+from model.engine.sampler import SELECTION_INPUTS, SELECTION_OUTPUTS, fill_selection, selection_head
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is padded up to
 
@@ -49,30 +49,33 @@ class DecoderRuntime:
     def step(self, token_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Feed one token per row 0..B-1 at its position; return (B, vocab) logits and store the new K/V."""
         batch = len(token_ids)
-        nothing = selection_inputs(batch, self.vocab, [], [], [], [], [])  # no row chooses
-        return self._infer(token_ids, positions, nothing).get_tensor("logits").data[:batch].copy()
+        fill_selection(self.selection_arrays(batch), [], [], [], [], [])  # no row chooses
+        return self._infer(token_ids, positions).get_tensor("logits").data[:batch].copy()
 
-    def step_and_select(self, token_ids: np.ndarray, positions: np.ndarray,
-                        selection: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Like step, with the selection head's inputs (sampler.selection_inputs); returns its outputs."""
-        request = self._infer(token_ids, positions, selection)
+    def selection_arrays(self, batch: int) -> dict[str, np.ndarray]:
+        """The selection head's input arrays for a step of `batch` rows (its bucket's, padded rows
+        included), to fill with sampler.fill_selection before step_and_select."""
+        buffers = self.requests[self._bucket(batch)][1]
+        return {name: buffers[name] for name in SELECTION_INPUTS}
+
+    def step_and_select(self, token_ids: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
+        """Like step, with the selection head's inputs as filled in selection_arrays; returns its outputs."""
+        request = self._infer(token_ids, positions)
         return {name: request.get_tensor(name).data[:len(token_ids)].copy() for name in SELECTION_OUTPUTS}
 
     def move_row(self, source: int, target: int) -> None:
         """Copy a row's cache to another row (to keep live rows packed at the front)."""
         self.cache[:, target] = self.cache[:, source]
 
-    def _infer(self, token_ids: np.ndarray, positions: np.ndarray, selection: dict[str, np.ndarray]) -> ov.InferRequest:
+    def _bucket(self, batch: int) -> int:
+        return next(b for b in self.buckets if b >= batch)
+
+    def _infer(self, token_ids: np.ndarray, positions: np.ndarray) -> ov.InferRequest:
         batch = len(token_ids)
-        bucket = next(b for b in self.buckets if b >= batch)
-        request, buffers, new = self.requests[bucket]
-        inputs = selection | {"input_ids": token_ids.reshape(batch, 1), "position_ids": positions.reshape(batch, 1)}
-        for name, value in inputs.items():
-            if value.ndim:
-                buffers[name][:batch] = value
-                buffers[name][batch:] = 0  # padded rows: token 0 at position 0, nothing allowed
-            else:
-                buffers[name][...] = value
+        request, buffers, new = self.requests[self._bucket(batch)]
+        for name, value in (("input_ids", token_ids), ("position_ids", positions)):
+            buffers[name][:batch, 0] = value
+            buffers[name][batch:] = 0  # padded rows: token 0 at position 0 (and they allow nothing)
         np.less(self.columns[None, :], buffers["position_ids"], out=buffers["past_mask"])
         request.infer()
         # Every layer's new key and value of every row into the column of its position, in one scatter.

@@ -21,6 +21,7 @@ FULL_SORT_K = 256  # top_k = 0 (off) still samples among at most this many best 
 # row takes the first k of its sorted candidates: its choice cannot depend on the other rows
 # unless 25+ candidates tie exactly at its k-th score.
 SELECTION_WIDTHS = (64, 256, 1024)
+SELECTION_INPUTS = ("allowed", "used", "penalty", "temperature", "k")
 SELECTION_OUTPUTS = ("values", "ids", "logprobs", "mass")
 
 
@@ -66,22 +67,28 @@ def selection_head(logits: ov.Output) -> tuple[list[ov.Node], list[ov.Output]]:
     return [allowed, used, penalty, temperature, width], outputs
 
 
-def selection_inputs(batch: int, vocab: int, rows: list[int], allowed: list[np.ndarray], banned: list[np.ndarray],
-                     used: list[np.ndarray], params: list[SamplingParams]) -> dict[str, np.ndarray]:
-    """The head's inputs for a batch in which only `rows` choose a token: row rows[i] allows
-    allowed[i] except the ids banned[i] and penalises the ids used[i]; other rows allow nothing."""
-    allowed_all, used_all = np.zeros((batch, vocab), dtype=bool), np.zeros((batch, vocab), dtype=bool)
-    for row, allow, ban, use in zip(rows, allowed, banned, used):
+def selection_arrays(batch: int, vocab: int) -> dict[str, np.ndarray]:
+    """Input arrays for the head over `batch` rows, to be filled by fill_selection."""
+    return {"allowed": np.zeros((batch, vocab), dtype=bool), "used": np.zeros((batch, vocab), dtype=bool),
+            "penalty": np.ones((batch, 1), dtype=np.float32), "temperature": np.ones((batch, 1), dtype=np.float32),
+            "k": np.array(1, dtype=np.int64)}
+
+
+def fill_selection(arrays: dict[str, np.ndarray], rows: list[int], allowed: list[np.ndarray],
+                   banned: list[np.ndarray], used: list[np.ndarray], params: list[SamplingParams]) -> None:
+    """Write the head's inputs for a step in which only `rows` choose a token: row rows[i] allows
+    allowed[i] except the ids banned[i] and penalises the ids used[i]; other rows allow nothing.
+    The arrays are reused step after step (new (B, V) arrays every step cost page faults)."""
+    allowed_all, used_all, penalty, temperature = (arrays[name] for name in ("allowed", "used", "penalty", "temperature"))
+    allowed_all[:], used_all[:], penalty[:], temperature[:] = False, False, 1, 1
+    for row, allow, ban, use, param in zip(rows, allowed, banned, used, params):
         allowed_all[row] = allow
         allowed_all[row, ban] = False
         used_all[row, use] = True
-    penalty, temperature = np.ones((batch, 1), dtype=np.float32), np.ones((batch, 1), dtype=np.float32)
-    penalty[rows, 0] = [p.repetition_penalty for p in params]
-    temperature[rows, 0] = [p.temperature for p in params]
+        penalty[row], temperature[row] = param.repetition_penalty, param.temperature
+    vocab = allowed_all.shape[1]
     widest = max([min(p.top_k or FULL_SORT_K, vocab) for p in params], default=1)
-    width = min(next((w for w in SELECTION_WIDTHS if w >= widest), vocab), vocab)
-    return {"allowed": allowed_all, "used": used_all, "penalty": penalty, "temperature": temperature,
-            "k": np.array(width, dtype=np.int64)}
+    arrays["k"][...] = min(next((w for w in SELECTION_WIDTHS if w >= widest), vocab), vocab)
 
 
 def choose(outputs: dict[str, np.ndarray], rows: list[int], params: list[SamplingParams],
