@@ -79,6 +79,7 @@ class Engine:
         self.waiting: deque[Ticket] = deque()
         self.live: list[Candidate] = []
         self.owner: dict[int, Ticket] = {}  # id(candidate) -> its ticket
+        self.unreported: list[Ticket] = []  # tickets the last step changed, told just before the next infer
         self.wakeup = threading.Condition()
         self.running = True
         self.thread = threading.Thread(target=self._loop, name="poet-engine", daemon=True)
@@ -141,6 +142,9 @@ class Engine:
                 except Exception as error:  # a bug must fail the requests in the batch, not hang them
                     log.exception("decode step failed")
                     self._fail_live(error)
+            if not self.live:  # no infer call coming to report before
+                self._report()
+        self._report()
         for ticket in list(self.waiting) + self._live_tickets():
             ticket.future.set_exception(CancelledError("引擎已关闭 / the engine was shut down"))
 
@@ -164,18 +168,25 @@ class Engine:
         rows, params = [c.row for c in choosing], [c.params for c in choosing]
         allowed, banned, used = [m[0] for m in masks], [m[1] for m in masks], [m[2] for m in masks]
         fill_selection(self.runtime.selection_arrays(len(self.live)), rows, allowed, banned, used, params)
+        self._report()
         outputs = self.runtime.step_and_select(inputs[:, 0], inputs[:, 1])
         for candidate in self.live:
             candidate.fed += 1
         for candidate, choice in zip(choosing, choose(outputs, rows, params, [c.rng for c in choosing])):
             candidate.take(choice)
-        tickets = self._live_tickets()
+        self.unreported = self._live_tickets()
         for candidate in [c for c in choosing if c.done]:  # a finished candidate leaves while its siblings go on
             self._release_row(candidate)
-        for ticket in tickets:
+
+    def _report(self) -> None:
+        """Progress and finished results of the last step. Called just before the next infer call:
+        the threads that stream them to clients then run while the decoder has let go of the GIL,
+        instead of taking it from the step's Python work (which cost a server a fifth of its poems)."""
+        for ticket in self.unreported:
             ticket.report_progress()
-            if all(c.done for c in ticket.candidates):
+            if all(c.done for c in ticket.candidates) and not ticket.future.done():
                 ticket.future.set_result(self._result(ticket))
+        self.unreported = []
 
     def _live_tickets(self) -> list[Ticket]:
         """The tickets with candidates in the batch, each once."""
