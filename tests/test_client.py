@@ -44,7 +44,7 @@ class FakeEngine:
         self.requests: list[PoemRequest] = []
         self.tickets: list[FakeTicket] = []
 
-    def submit(self, request: PoemRequest, on_progress=None) -> FakeTicket:
+    def submit(self, request: PoemRequest, on_progress=None, progress_every: int = 1) -> FakeTicket:
         if self.error is not None:
             raise self.error
         ticket = FakeTicket()
