@@ -181,7 +181,8 @@ class Engine:
     def _report(self) -> None:
         """Progress and finished results of the last step. Called just before the next infer call:
         the threads that stream them to clients then run while the decoder has let go of the GIL,
-        instead of taking it from the step's Python work (which cost a server a fifth of its poems)."""
+        instead of taking it from the step's Python work (a gRPC server under 64 streams went from
+        about 67% to 72-80% of the engine's own throughput)."""
         for ticket in self.unreported:
             ticket.report_progress()
             if all(c.done for c in ticket.candidates) and not ticket.future.done():
