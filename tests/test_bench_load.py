@@ -1,0 +1,37 @@
+"""The load benchmark's machinery against a real server on a loopback port (for a second or two:
+its numbers are for `python -m bench.load`, not for the tests)."""
+from __future__ import annotations
+
+import pytest
+
+from bench.load import in_process, is_loopback, main, run
+from tests.grpc_helpers import running_server
+
+
+def test_load_run_counts_poems_and_errors_by_code(tiny_model_dir) -> None:
+    with running_server(tiny_model_dir, max_batch=8, max_queue=16) as (address, _):
+        result = run(address, concurrency=4, seconds=1.0, form="五绝")
+    assert result["poems"] > 0 and result["poems_per_s"] > 0 and not result["errors"]
+    assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
+    assert result["first_p50_ms"] <= result["p50_ms"]
+
+
+def test_unreachable_server_is_reported_as_errors() -> None:
+    result = run("127.0.0.1:1", concurrency=2, seconds=0.5, form="五绝")
+    assert result["poems"] == 0 and result["errors"].get("UNAVAILABLE", 0) >= 2
+
+
+def test_in_process_load_writes_poems(tiny_model_dir) -> None:
+    assert in_process(tiny_model_dir, concurrency=4, seconds=0.5, form="七绝") > 0
+
+
+@pytest.mark.parametrize("address, loopback", [("127.0.0.1:50051", True), ("localhost:1", True),
+                                               ("[::1]:50051", True), ("10.0.0.5:50051", False)])
+def test_only_loopback_servers_are_loaded(address: str, loopback: bool) -> None:
+    assert is_loopback(address) is loopback
+
+
+def test_a_remote_server_is_refused(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--server", "192.0.2.1:50051", "--seconds", "0.1"])
+    assert "not a loopback address" in capsys.readouterr().err
