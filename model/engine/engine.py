@@ -55,8 +55,10 @@ class Ticket:
             return
         for candidate in self.candidates:
             text, shown = candidate.text(), self.shown[candidate.index]
-            grown = text.startswith(shown) and len(text) - len(shown) >= self.progress_every
-            if text != shown and (grown or not shown or not text.startswith(shown) or candidate.done):
+            if text == shown:
+                continue
+            cut_back = not text.startswith(shown)
+            if not shown or cut_back or candidate.done or len(text) - len(shown) >= self.progress_every:
                 self.shown[candidate.index] = text
                 self.on_progress(Progress(candidate.index, text))
 
