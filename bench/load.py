@@ -8,8 +8,9 @@ is up (the last call may run past it), then the script prints throughput, p50/p9
 a whole poem and of its first message, and errors by status code; last a JSON line of the same.
 The clients are asyncio tasks on one thread (grpc.aio): the load generator shares the server's
 CPU, and 64 client threads woken for every streamed message cost it about a third of a core.
-With --in-process it first runs the same load on an engine in this process (no gRPC, the
-server idle meanwhile) and prints the server's throughput as a share of the engine's.
+With --in-process the same load also runs on an engine in this process (no gRPC, the server
+idle meanwhile), in turns with the server (ROUNDS each of seconds/ROUNDS, since this VM's speed
+drifts within minutes), and the script prints the server's throughput as a share of the engine's.
 Only loopback addresses are accepted: this is a benchmark, not a way to flood someone's server.
 """
 from __future__ import annotations
@@ -20,15 +21,18 @@ import ipaddress
 import json
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
+from model.engine import Engine
+from model.engine.types import PoemRequest
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
 CALL_TIMEOUT_S = 120.0
+ROUNDS = 4  # turns of engine and server with --in-process
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
 
 
@@ -39,6 +43,7 @@ class Tally:
     poems: list[float] = field(default_factory=list)  # seconds per whole stream
     first: list[float] = field(default_factory=list)  # seconds to the first message
     errors: Counter = field(default_factory=Counter)  # status code name -> count
+    seconds: float = 0.0  # time the clients ran, last poems included
 
 
 def is_loopback(address: str) -> bool:
@@ -94,35 +99,50 @@ async def run_clients(address: str, concurrency: int, seconds: float, form: str,
     await asyncio.gather(*(client_loop(address, form, stop_at, i, tally) for i in range(concurrency)))
 
 
-def run(address: str, concurrency: int, seconds: float, form: str) -> dict:
-    """Run the clients and return throughput, latency percentiles and errors."""
-    tally, started = Tally(), time.monotonic()
+def run(address: str, concurrency: int, seconds: float, form: str, tally: Tally | None = None) -> Tally:
+    """Run the clients for `seconds` (their last poems may run past it), adding to tally."""
+    tally = tally or Tally()
+    started = time.monotonic()
     asyncio.run(run_clients(address, concurrency, seconds, form, tally))
-    elapsed = time.monotonic() - started
-    return {"concurrency": concurrency, "form": form, "seconds": round(elapsed, 1), "poems": len(tally.poems),
-            "poems_per_s": round(len(tally.poems) / elapsed, 2),
+    tally.seconds += time.monotonic() - started
+    return tally
+
+
+def summary(tally: Tally, concurrency: int, form: str) -> dict:
+    """Throughput, latency percentiles and errors of a tally."""
+    return {"concurrency": concurrency, "form": form, "seconds": round(tally.seconds, 1), "poems": len(tally.poems),
+            "poems_per_s": round(len(tally.poems) / tally.seconds, 2),
             **{f"p{p}_ms": percentile_ms(tally.poems, p / 100) for p in (50, 95, 99)},
             **{f"first_p{p}_ms": percentile_ms(tally.first, p / 100) for p in (50, 95, 99)},
             "errors": dict(tally.errors)}
 
 
-def in_process(model: Path, concurrency: int, seconds: float, form: str) -> float:
-    """Poems/s of an engine in this process keeping `concurrency` requests in flight for `seconds`."""
-    from model.engine import Engine
-    from model.engine.types import PoemRequest
+def in_process(engine: Engine, concurrency: int, seconds: float, form: str) -> tuple[int, float]:
+    """Poems an engine in this process finished and the seconds it took, keeping `concurrency`
+    requests in flight and starting new ones for `seconds`, then waiting for the last, as the clients do."""
+    started = time.monotonic()
+    tickets = deque(engine.submit(PoemRequest(form=form, seed=s)) for s in range(concurrency))
+    poems, seed = 0, concurrency
+    while tickets:
+        tickets.popleft().result()
+        poems += 1
+        if time.monotonic() - started < seconds:
+            tickets.append(engine.submit(PoemRequest(form=form, seed=seed)))
+            seed += 1
+    return poems, time.monotonic() - started
 
+
+def compare(address: str, model: Path, concurrency: int, seconds: float, form: str) -> tuple[Tally, float]:
+    """The server's tally and the in-process engine's poems/s, loaded in turns."""
     engine = Engine(model, max_batch=64)
     try:
         engine.generate(PoemRequest(form=form, seed=0))  # warm-up
-        started = time.monotonic()
-        tickets = [engine.submit(PoemRequest(form=form, seed=s)) for s in range(concurrency)]
-        poems, seed = 0, concurrency
-        while time.monotonic() - started < seconds:
-            tickets.pop(0).result()
-            poems += 1
-            tickets.append(engine.submit(PoemRequest(form=form, seed=seed)))
-            seed += 1
-        return poems / (time.monotonic() - started)
+        tally, poems, elapsed = Tally(), 0, 0.0
+        for _ in range(ROUNDS):
+            done, took = in_process(engine, concurrency, seconds / ROUNDS, form)
+            poems, elapsed = poems + done, elapsed + took
+            run(address, concurrency, seconds / ROUNDS, form, tally)
+        return tally, poems / elapsed
     finally:
         engine.close()
 
@@ -140,8 +160,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not is_loopback(args.server):
         parser.error(f"{args.server} is not a loopback address")
-    engine_rate = in_process(args.model, args.concurrency, args.seconds, args.form) if args.in_process else None
-    result = run(args.server, args.concurrency, args.seconds, args.form)
+    if args.in_process:
+        tally, engine_rate = compare(args.server, args.model, args.concurrency, args.seconds, args.form)
+    else:
+        tally, engine_rate = run(args.server, args.concurrency, args.seconds, args.form), None
+    result = summary(tally, args.concurrency, args.form)
     if engine_rate:
         result |= {"in_process_poems_per_s": round(engine_rate, 2),
                    "server_share_of_in_process": round(result["poems_per_s"] / engine_rate, 3)}

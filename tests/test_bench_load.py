@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from bench.load import in_process, is_loopback, main, run
+from bench.load import in_process, is_loopback, main, run, summary
 from tests.grpc_helpers import running_server
 
 
 def test_load_run_counts_poems_and_errors_by_code(tiny_model_dir) -> None:
     with running_server(tiny_model_dir, max_batch=8, max_queue=16) as (address, _):
-        result = run(address, concurrency=4, seconds=1.0, form="五绝")
+        result = summary(run(address, concurrency=4, seconds=1.0, form="五绝"), 4, "五绝")
     assert result["poems"] > 0 and result["poems_per_s"] > 0 and not result["errors"]
     assert result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
     assert result["first_p50_ms"] <= result["p50_ms"]
 
 
 def test_unreachable_server_is_reported_as_errors() -> None:
-    result = run("127.0.0.1:1", concurrency=2, seconds=0.5, form="五绝")
+    result = summary(run("127.0.0.1:1", concurrency=2, seconds=0.5, form="五绝"), 2, "五绝")
     assert result["poems"] == 0 and result["errors"].get("UNAVAILABLE", 0) >= 2
 
 
-def test_in_process_load_writes_poems(tiny_model_dir) -> None:
-    assert in_process(tiny_model_dir, concurrency=4, seconds=0.5, form="七绝") > 0
+def test_in_process_load_finishes_every_poem_it_starts(engine) -> None:
+    poems, seconds = in_process(engine, concurrency=4, seconds=0.5, form="七绝")
+    assert poems >= 4 and seconds >= 0.5
+    assert not engine.live and not engine.waiting  # nothing left running into the next turn
 
 
 @pytest.mark.parametrize("address, loopback", [("127.0.0.1:50051", True), ("localhost:1", True),
