@@ -14,6 +14,7 @@ import json
 import resource
 import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from model.engine.types import PoemRequest
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
 CONCURRENCY = (1, 8, 32, 64)
 ROUND = 5  # poems timed in a row before switching between baseline and engine
+THROUGHPUT_SECONDS = 4.0  # each concurrency level starts poems for this long
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -76,21 +78,27 @@ def bench_latency(baseline: Callable[[int], str], engine: Engine, poems: int) ->
     return base, latencies
 
 
+def keep_in_flight(engine: Engine, concurrency: int, seconds: float, form: str = "七律") -> tuple[int, float]:
+    """Poems the engine finished and the seconds it took, keeping `concurrency` requests in flight
+    and starting new ones for `seconds`, then waiting for the last (as bench.load's clients do)."""
+    started = time.monotonic()
+    tickets = deque(engine.submit(PoemRequest(form=form, seed=s)) for s in range(concurrency))
+    poems, seed = 0, concurrency
+    while tickets:
+        tickets.popleft().result()
+        poems += 1
+        if time.monotonic() - started < seconds:
+            tickets.append(engine.submit(PoemRequest(form=form, seed=seed)))
+            seed += 1
+    return poems, time.monotonic() - started
+
+
 def bench_throughput(engine: Engine) -> dict[int, float]:
     """Poems/s with `concurrent` requests kept in flight, for each level of CONCURRENCY."""
     throughput = {}
     for concurrent in CONCURRENCY:
-        total = max(2 * concurrent, 16)
-        started = time.perf_counter()
-        tickets = [engine.submit(PoemRequest(form="七律", seed=s)) for s in range(concurrent)]
-        submitted, done = concurrent, 0
-        while done < total:  # keep `concurrent` requests in flight
-            tickets.pop(0).result()
-            done += 1
-            if submitted < total:
-                tickets.append(engine.submit(PoemRequest(form="七律", seed=submitted)))
-                submitted += 1
-        throughput[concurrent] = total / (time.perf_counter() - started)
+        poems, seconds = keep_in_flight(engine, concurrent, THROUGHPUT_SECONDS)
+        throughput[concurrent] = poems / seconds
     return throughput
 
 

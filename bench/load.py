@@ -21,12 +21,13 @@ import ipaddress
 import json
 import os
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
+from bench.engine import keep_in_flight
 from model.engine import Engine
 from model.engine.types import PoemRequest
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
@@ -117,21 +118,6 @@ def summary(tally: Tally, concurrency: int, form: str) -> dict:
             "errors": dict(tally.errors)}
 
 
-def in_process(engine: Engine, concurrency: int, seconds: float, form: str) -> tuple[int, float]:
-    """Poems an engine in this process finished and the seconds it took, keeping `concurrency`
-    requests in flight and starting new ones for `seconds`, then waiting for the last, as the clients do."""
-    started = time.monotonic()
-    tickets = deque(engine.submit(PoemRequest(form=form, seed=s)) for s in range(concurrency))
-    poems, seed = 0, concurrency
-    while tickets:
-        tickets.popleft().result()
-        poems += 1
-        if time.monotonic() - started < seconds:
-            tickets.append(engine.submit(PoemRequest(form=form, seed=seed)))
-            seed += 1
-    return poems, time.monotonic() - started
-
-
 def compare(address: str, model: Path, concurrency: int, seconds: float, form: str) -> tuple[Tally, float]:
     """The server's tally and the in-process engine's poems/s, loaded in turns."""
     engine = Engine(model, max_batch=64)
@@ -139,7 +125,7 @@ def compare(address: str, model: Path, concurrency: int, seconds: float, form: s
         engine.generate(PoemRequest(form=form, seed=0))  # warm-up
         tally, poems, elapsed = Tally(), 0, 0.0
         for _ in range(ROUNDS):
-            done, took = in_process(engine, concurrency, seconds / ROUNDS, form)
+            done, took = keep_in_flight(engine, concurrency, seconds / ROUNDS, form)
             poems, elapsed = poems + done, elapsed + took
             run(address, concurrency, seconds / ROUNDS, form, tally)
         return tally, poems / elapsed

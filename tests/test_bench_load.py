@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.load import in_process, is_loopback, main, run, summary
+from bench.engine import keep_in_flight
+from bench.load import is_loopback, main, run, summary
 from tests.grpc_helpers import running_server
 
 
@@ -22,7 +23,7 @@ def test_unreachable_server_is_reported_as_errors() -> None:
 
 
 def test_in_process_load_finishes_every_poem_it_starts(engine) -> None:
-    poems, seconds = in_process(engine, concurrency=4, seconds=0.5, form="七绝")
+    poems, seconds = keep_in_flight(engine, concurrency=4, seconds=0.5, form="七绝")
     assert poems >= 4 and seconds >= 0.5
     assert not engine.live and not engine.waiting  # nothing left running into the next turn
 
