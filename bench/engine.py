@@ -3,7 +3,8 @@
     python -m bench.engine [--model model/weights] [--poems 8]
 
 Baseline: PyTorch eager, the whole sequence recomputed for every new character, one request
-at a time; baseline and engine are timed in alternating rounds, so both see the same machine. Engine: OpenVINO IR with the KV cache, constrained sampling, continuous batching.
+at a time; baseline and engine are timed in alternating rounds, so both see the same machine.
+Engine: OpenVINO IR with the KV cache, constrained sampling, continuous batching.
 Prints p50/p95 latency of one poem, throughput at 1/8/32/64 concurrent requests, peak RSS and
 the ratios engine/baseline.
 """

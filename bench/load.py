@@ -27,14 +27,13 @@ from pathlib import Path
 
 import grpc
 
-from bench.engine import keep_in_flight
+from bench.engine import DEFAULT_MODEL, keep_in_flight
 from model.engine import Engine
 from model.engine.types import PoemRequest
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
 CALL_TIMEOUT_S = 120.0
 ROUNDS = 4  # turns of engine and server with --in-process
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
 
 
 @dataclass
