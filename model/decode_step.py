@@ -38,11 +38,12 @@ class DecodeStep(torch.nn.Module):
             attention = layer.attention.self
             q, k, v = (self._heads(proj(x), batch) for proj in (attention.query, attention.key, attention.value))
             past_keys, past_values = past[2 * index], past[2 * index + 1]
+            q = q * scale  # on the one query: scaling the scores lets OpenVINO scale every cached key instead
             # The new token attends to the past columns and to itself. Scoring the two apart, instead
             # of concatenating its K/V onto the cache, saves copying the whole cache every layer
             # (OpenVINO's Concat was a quarter of a batch-64 step).
-            past_scores = q @ past_keys.transpose(-1, -2) * scale + past_bias  # (B, H, 1, T)
-            own_score = (q * k).sum(dim=-1, keepdim=True) * scale  # (B, H, 1, 1)
+            past_scores = q @ past_keys.transpose(-1, -2) + past_bias  # (B, H, 1, T)
+            own_score = (q * k).sum(dim=-1, keepdim=True)  # (B, H, 1, 1)
             probs = torch.cat([past_scores, own_score], dim=-1).softmax(dim=-1)
             context = probs[..., :-1] @ past_values + probs[..., -1:] * v  # (B, H, 1, D)
             context = context.transpose(1, 2).reshape(batch, 1, -1)

@@ -61,10 +61,11 @@ def test_banned_ids_are_not_allowed() -> None:
 
 def test_rows_that_do_not_choose_allow_nothing() -> None:
     inputs = selection_arrays(3, 5)
-    inputs["allowed"][:], inputs["used"][:] = True, True  # what an earlier step left in reused arrays
-    fill_selection(inputs, [1], [np.ones(5, bool)], [np.zeros(0, np.int64)], [np.array([2])], [GREEDY])
+    inputs["allowed"][:], inputs["factor"][:] = 1, 2  # what an earlier step left in reused arrays
+    penalising = SamplingParams(1.0, 1, 1.0, repetition_penalty=1.5)
+    fill_selection(inputs, [1], [np.ones(5, bool)], [np.zeros(0, np.int64)], [np.array([2])], [penalising])
     assert not inputs["allowed"][[0, 2]].any() and inputs["allowed"][1].all()
-    assert inputs["used"].sum() == 1 and inputs["used"][1, 2]
+    assert (inputs["factor"] != 1).sum() == 1 and inputs["factor"][1, 2] == 1.5
 
 
 def test_nothing_allowed_is_a_dead_end() -> None:
@@ -110,3 +111,10 @@ def test_same_seed_same_choices_and_sampling_spreads() -> None:
                          for rng in [np.random.default_rng(seed)] for _ in range(40)]
     assert draw(3) == draw(3)
     assert len(set(draw(3))) == 5
+
+
+def test_repetition_penalty_lowers_a_negative_score_too() -> None:
+    negative = np.array([-1.0, -1.2, -3.0], dtype=np.float32)
+    used = np.array([True, False, False])
+    params = SamplingParams(1.0, 1, 1.0, repetition_penalty=1.5)  # -1.0 * 1.5 = -1.5 < -1.2
+    assert choose_one(negative, np.ones(3, bool), used, params, np.random.default_rng(0)).token == 1

@@ -33,7 +33,8 @@ class Shared:
         self.is_han: list[bool] = self.han.tolist()  # indexing a list by one id is 10x faster than an array
 
     def mask(self, tone: str | None, known_tone: bool, rhyme: bool, groups: frozenset[str] | None) -> np.ndarray:
-        """The (read-only, cached) mask of Han tokens with this tone, a known tone, and/or these rhymes."""
+        """The (read-only, cached) 1/0 float mask of Han tokens with this tone, a known tone, and/or
+        these rhymes; float, as the sampler's head takes it, so filling a row is a plain copy."""
         key = (tone, known_tone, rhyme, groups)
         if key not in self.masks:
             mask = self.han.copy()
@@ -43,6 +44,7 @@ class Shared:
                 mask &= self.prosody.known_tone
             if rhyme:
                 mask &= self.prosody.rhyme_mask(groups)
+            mask = mask.astype(np.float32)
             mask.flags.writeable = False
             self.masks[key] = mask
         return self.masks[key]
@@ -62,6 +64,9 @@ class Candidate:
         self.tokens = shared.tokenizer.prefix(self.form.name, plan.keywords)
         self.poem_start = len(self.tokens)
         self.logprobs: list[float | None] = [None] * self.poem_start
+        # Kept up to date as tokens come and go, instead of recounted every step of every row.
+        self.han_counts: Counter[int] = Counter()  # the poem's Han tokens
+        self._text = ""  # the poem's characters, the user's own where the model saw [UNK]
         self.attempts = [0] * self.form.lines
         self.fed = 0
         self.row = -1
@@ -74,12 +79,7 @@ class Candidate:
 
     def text(self) -> str:
         """The poem so far, with the user's own characters where the model saw [UNK]."""
-        chars = [self.shared.tokenizer.tokens[t] for t in self.tokens[self.poem_start:]]
-        for (line, column), char in self.plan.forced.items():
-            index = line * (self.width + 1) + column
-            if index < len(chars):
-                chars[index] = char
-        return "".join(chars)
+        return self._text
 
     def lines(self) -> list[str]:
         text = self.text()
@@ -101,11 +101,10 @@ class Candidate:
         """For the next cell: the tokens its constraints allow (a shared read-only mask), the ids
         banned besides (repeats, earlier rhyme characters) and the ids of the characters already used."""
         line, column = self._cell()
-        is_han = self.shared.is_han
-        counts = Counter(t for t in self.tokens[self.poem_start:] if is_han[t])
+        counts = self.han_counts
         used = np.fromiter(counts, dtype=np.int64, count=len(counts))
         if self.attempts[line] >= MAX_LINE_ATTEMPTS:  # relaxed: any Han character
-            return self.shared.han, used[:0], used
+            return self.shared.mask(None, False, False, None), used[:0], used
         allowed, banned = self._allowed(line, column)
         if self.request.no_repeat:
             banned = np.concatenate([banned, [t for t, n in counts.items() if n >= 2]]).astype(np.int64)
@@ -117,8 +116,7 @@ class Candidate:
         relaxed = self.attempts[line] >= MAX_LINE_ATTEMPTS
         if choice is None or (choice.allowed_mass < MIN_ALLOWED_MASS and not relaxed):
             return self._retry_line(line)
-        self.tokens.append(choice.token)
-        self.logprobs.append(choice.logprob)
+        self._append(choice.token, choice.logprob)
         if column == self.width - 1 and not relaxed and not self._line_acceptable(line):
             return self._retry_line(line)
         self._append_forced()
@@ -129,18 +127,28 @@ class Candidate:
         while not self.done:
             line, column = self._cell()
             if column == self.width:
-                self.tokens.append(ids[punctuation_after(line)])
+                self._append(ids[punctuation_after(line)], None)
             elif (line, column) in self.plan.forced:
-                self.tokens.append(self.shared.tokenizer.id_of(self.plan.forced[(line, column)]))
+                char = self.plan.forced[(line, column)]
+                self._append(self.shared.tokenizer.id_of(char), None, char)
             else:
                 return
-            self.logprobs.append(None)
+
+    def _append(self, token: int, logprob: float | None, char: str | None = None) -> None:
+        self.tokens.append(token)
+        self.logprobs.append(logprob)
+        self._text += char or self.shared.tokenizer.tokens[token]
+        if self.shared.is_han[token]:
+            self.han_counts[token] += 1
 
     def _retry_line(self, line: int) -> None:
         """Drop the current line back to its start (keeping the user's characters) and sample it again."""
         self.attempts[line] += 1
         start = self.poem_start + line * (self.width + 1)
         del self.tokens[start:], self.logprobs[start:]
+        is_han = self.shared.is_han
+        self.han_counts = Counter(t for t in self.tokens[self.poem_start:] if is_han[t])
+        self._text = self._text[:start - self.poem_start]
         self._append_forced()
         self.fed = min(self.fed, len(self.tokens) - 1)
 

@@ -21,8 +21,9 @@ FULL_SORT_K = 256  # top_k = 0 (off) still samples among at most this many best 
 # row takes the first k of its sorted candidates: its choice cannot depend on the other rows
 # unless 25+ candidates tie exactly at its k-th score.
 SELECTION_WIDTHS = (64, 256, 1024)
-SELECTION_INPUTS = ("allowed", "used", "penalty", "temperature", "k")
+SELECTION_INPUTS = ("allowed", "factor", "temperature", "k")
 SELECTION_OUTPUTS = ("values", "ids", "logprobs", "mass")
+DISALLOWED = -1e30  # a disallowed token's score in the head's outputs (finite: no inf arithmetic in the graph)
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,14 @@ class Choice:
 
 
 def selection_head(logits: ov.Output) -> tuple[list[ov.Node], list[ov.Output]]:
-    """The graph over (B, V) logits: inputs allowed and used (B, V) bool, penalty and temperature
-    (B, 1), width k; outputs the k best allowed tokens of each row (values after penalty and
-    temperature, ids, log-probabilities under the plain model) and the mass of the allowed tokens."""
+    """The graph over (B, V) logits: inputs allowed (B, V) 1/0, factor (B, V) (the repetition penalty
+    where a token was used, else 1), temperature (B, 1), width k; outputs the k best allowed tokens
+    of each row (values after penalty and temperature, ids, log-probabilities under the plain
+    model) and the mass of the allowed tokens. Every (B, V) operation is arithmetic, so OpenVINO
+    fuses them into a few passes (boolean inputs and selects cost about a third of a batch-64 step)."""
     f32 = np.float32
-    allowed = ops.parameter([-1, -1], ov.Type.boolean, name="allowed")
-    used = ops.parameter([-1, -1], ov.Type.boolean, name="used")
-    penalty = ops.parameter([-1, 1], f32, name="penalty")
+    allowed = ops.parameter([-1, -1], f32, name="allowed")
+    factor = ops.parameter([-1, -1], f32, name="factor")
     temperature = ops.parameter([-1, 1], f32, name="temperature")
     width = ops.parameter([], np.int64, name="k")
     # Rounding makes the choice robust to the last-bit differences between batch sizes.
@@ -56,22 +58,22 @@ def selection_head(logits: ov.Output) -> tuple[list[ov.Node], list[ov.Output]]:
     exp = ops.exp(ops.subtract(scores, top))
     total = ops.reduce_sum(exp, 1, keep_dims=True)
     log_total = ops.add(ops.log(total), top)
-    mass = ops.divide(ops.reduce_sum(ops.select(allowed, exp, f32(0)), 1, keep_dims=False), ops.squeeze(total, 1))
-    penalised = ops.select(ops.greater(scores, f32(0)), ops.divide(scores, penalty), ops.multiply(scores, penalty))
-    final = ops.select(allowed, ops.divide(ops.select(used, penalised, scores), temperature), f32(-np.inf))
+    mass = ops.divide(ops.reduce_sum(ops.multiply(exp, allowed), 1, keep_dims=False), ops.squeeze(total, 1))
+    # The penalty divides a positive score and multiplies a negative one: with factor ≥ 1 that is the smaller.
+    penalised = ops.minimum(ops.multiply(scores, factor), ops.divide(scores, factor))
+    final = ops.add(ops.divide(penalised, temperature), ops.multiply(ops.subtract(allowed, f32(1)), f32(-DISALLOWED)))
     best = ops.topk(final, width, 1, "max", "value", "i64")
     logprobs = ops.subtract(ops.gather_elements(scores, best.output(1), 1), log_total)
     outputs = [best.output(0), best.output(1), logprobs.output(0), mass.output(0)]
     for output, name in zip(outputs, SELECTION_OUTPUTS):
         output.get_tensor().set_names({name})
-    return [allowed, used, penalty, temperature, width], outputs
+    return [allowed, factor, temperature, width], outputs
 
 
 def selection_arrays(batch: int, vocab: int) -> dict[str, np.ndarray]:
     """Input arrays for the head over `batch` rows, to be filled by fill_selection."""
-    return {"allowed": np.zeros((batch, vocab), dtype=bool), "used": np.zeros((batch, vocab), dtype=bool),
-            "penalty": np.ones((batch, 1), dtype=np.float32), "temperature": np.ones((batch, 1), dtype=np.float32),
-            "k": np.array(1, dtype=np.int64)}
+    return {"allowed": np.zeros((batch, vocab), dtype=np.float32), "factor": np.ones((batch, vocab), dtype=np.float32),
+            "temperature": np.ones((batch, 1), dtype=np.float32), "k": np.array(1, dtype=np.int64)}
 
 
 def fill_selection(arrays: dict[str, np.ndarray], rows: list[int], allowed: list[np.ndarray],
@@ -79,13 +81,13 @@ def fill_selection(arrays: dict[str, np.ndarray], rows: list[int], allowed: list
     """Write the head's inputs for a step in which only `rows` choose a token: row rows[i] allows
     allowed[i] except the ids banned[i] and penalises the ids used[i]; other rows allow nothing.
     The arrays are reused step after step (new (B, V) arrays every step cost page faults)."""
-    allowed_all, used_all, penalty, temperature = (arrays[name] for name in ("allowed", "used", "penalty", "temperature"))
-    allowed_all[:], used_all[:], penalty[:], temperature[:] = False, False, 1, 1
+    allowed_all, factor, temperature = arrays["allowed"], arrays["factor"], arrays["temperature"]
+    allowed_all[:], factor[:], temperature[:] = 0, 1, 1
     for row, allow, ban, use, param in zip(rows, allowed, banned, used, params):
         allowed_all[row] = allow
-        allowed_all[row, ban] = False
-        used_all[row, use] = True
-        penalty[row], temperature[row] = param.repetition_penalty, param.temperature
+        allowed_all[row, ban] = 0
+        factor[row, use] = param.repetition_penalty
+        temperature[row] = param.temperature
     vocab = allowed_all.shape[1]
     widest = max([min(p.top_k or FULL_SORT_K, vocab) for p in params], default=1)
     arrays["k"][...] = min(next((w for w in SELECTION_WIDTHS if w >= widest), vocab), vocab)
@@ -111,9 +113,9 @@ def draw(values: np.ndarray, widths: np.ndarray, top_p: np.ndarray, rngs: list[n
     """Per row, the index of the candidate drawn among its sorted values (its first `widths`,
     then its top-p nucleus); -1 where a row has no allowed candidate."""
     width = values.shape[1]
-    alive = values[:, 0] > -np.inf
+    alive = values[:, 0] > DISALLOWED / 2
     best = np.where(alive, values[:, 0], 0)[:, None]
-    # Disallowed candidates are -inf: exp gives 0. Past a row's top-k width they are cut.
+    # Disallowed candidates are DISALLOWED: exp gives 0. Past a row's top-k width they are cut.
     weights = np.exp(values - best) * (np.arange(width) < widths[:, None])
     cumulative = np.cumsum(weights, axis=1)  # sequential per row: a row's sums never depend on the others
     total = cumulative[:, -1]
