@@ -2,7 +2,7 @@
 
     python -m server.grpc_server [--host 127.0.0.1] [--port 50051] [--model model/weights]
                                  [--max-batch 64] [--max-queue 256] [--workers 96] [--stream-every 8]
-                                 [--grace 10]
+                                 [--rpc-nice 10] [--grace 10]
 
 Every flag has an environment default (POET_GRPC_HOST, POET_GRPC_PORT, POET_MODEL, ...).
 SIGTERM or Ctrl-C drains: health turns NOT_SERVING, new calls are refused, calls in flight
@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -41,6 +42,10 @@ NO_DEADLINE_S = 1e6  # without a deadline time_remaining() is huge, not None, an
 # character, 67-80% every 4 and 78-85% every 8 (each message costs ~0.2 ms of CPU, server and
 # client together, and steals time from the decoder's threads).
 STREAM_EVERY = 8
+# The RPC threads run this much nicer than the decode thread, so that under load they take the
+# CPU the decoder leaves rather than pre-empting it (64 streams: 74-81% of the engine's own
+# throughput without, 81-82% with; p95 latency 1.29-2.5 s against 1.27-1.45 s).
+RPC_NICENESS = 10
 
 
 class PoetServicer(poet_pb2_grpc.PoetServicer):
@@ -104,10 +109,20 @@ def next_event(events: queue.Queue, ticket: Ticket, context: grpc.ServicerContex
         raise TimeoutError(DEADLINE_MESSAGE) from None
 
 
+def lower_thread_priority(niceness: int) -> None:
+    """Make the calling thread nicer by `niceness` (Linux keeps a niceness per thread; elsewhere nothing)."""
+    if sys.platform == "linux" and niceness > 0:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+
+
 def build_server(engine: Engine, host: str, port: int, workers: int, max_rpcs: int,
-                 stream_every: int = STREAM_EVERY) -> tuple[grpc.Server, int, health.HealthServicer]:
+                 stream_every: int = STREAM_EVERY,
+                 rpc_niceness: int = RPC_NICENESS) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A started server; returns it, the port it listens on and its health servicer."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poet-rpc"),
+    pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poet-rpc",
+                                      initializer=lower_thread_priority, initargs=(rpc_niceness,))
+    server = grpc.server(pool,
                          interceptors=[ErrorInterceptor(SERVICE)], maximum_concurrent_rpcs=max_rpcs)
     poet_pb2_grpc.add_PoetServicer_to_server(PoetServicer(engine, stream_every), server)
     health_servicer = health.HealthServicer()
@@ -149,6 +164,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stream-every", type=int, default=int(env("POET_STREAM_EVERY", STREAM_EVERY)),
                         help="characters per progress message of a stream (1: every character); the first "
                              "character, a line cut back for re-sampling and the finished poem go at once")
+    parser.add_argument("--rpc-nice", type=int, default=int(env("POET_RPC_NICE", RPC_NICENESS)),
+                        help="how much nicer the RPC threads run than the decode thread (0: the same)")
     parser.add_argument("--grace", type=float, default=float(env("POET_GRACE", "10")),
                         help="seconds calls in flight get on SIGTERM")
     return parser.parse_args(argv)
@@ -158,11 +175,13 @@ def main(argv: list[str] | None = None) -> None:
     """Load the model, serve until SIGTERM or Ctrl-C, then drain and exit 0."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    engine = Engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue)
     if args.stream_every < 1:
         raise SystemExit("--stream-every must be at least 1")
+    if not 0 <= args.rpc_nice <= 19:
+        raise SystemExit("--rpc-nice must be between 0 and 19")
+    engine = Engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue)
     server, port, health_servicer = build_server(engine, args.host, args.port, args.workers, args.max_rpcs,
-                                                 args.stream_every)
+                                                 args.stream_every, args.rpc_nice)
     info = engine.info()
     log.info("gRPC server listening on %s:%d (model %s %s)", args.host, port, info["model_name"],
              info["model_version"])

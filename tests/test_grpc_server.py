@@ -2,6 +2,7 @@
 health, reflection, bad input, deadlines, cancellation, overload and draining on SIGTERM."""
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -14,7 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from client import GenerateResult, InvalidRequest, PoetClient, Progress, ServerBusy, ServerUnavailable
 from model.engine.types import CancelledError
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
-from server.grpc_server import STREAM_EVERY
+from server.grpc_server import RPC_NICENESS, STREAM_EVERY
 from tests.grpc_helpers import running_server, start_server_process
 
 
@@ -64,6 +65,17 @@ def test_info(server: str) -> None:
     with PoetClient(server) as client:
         info = client.info()
     assert info["vocab_size"] > 1000 and info["forms"] == ["五绝", "七绝", "五律", "七律"] and info["max_candidates"] == 8
+
+
+def test_rpc_threads_run_nicer_than_the_decoder(server: str) -> None:
+    with PoetClient(server) as client:
+        client.info()
+    rpc_threads = [t for t in threading.enumerate() if t.name.startswith("poet-rpc")]
+    decoder = next(t for t in threading.enumerate() if t.name == "poet-engine")
+    decoder_niceness = os.getpriority(os.PRIO_PROCESS, decoder.native_id)
+    assert rpc_threads
+    for thread in rpc_threads:
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == min(decoder_niceness + RPC_NICENESS, 19)
 
 
 def test_health_and_reflection(server: str) -> None:
