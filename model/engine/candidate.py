@@ -135,6 +135,7 @@ class Candidate:
                 return
 
     def _append(self, token: int, logprob: float | None, char: str | None = None) -> None:
+        """Append a token; char is its text where the token alone would not tell it (a user's [UNK])."""
         self.tokens.append(token)
         self.logprobs.append(logprob)
         self._text += char or self.shared.tokenizer.tokens[token]

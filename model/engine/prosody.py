@@ -53,7 +53,7 @@ def readings() -> dict[str, frozenset[Reading]]:
     return {char: frozenset(rs) for char, rs in found.items()}
 
 
-@lru_cache(maxsize=None)  # asked for the same few thousand characters at every step of every row
+@lru_cache(maxsize=1 << 16)  # asked for the same few thousand characters at every step of every row
 def tone_of(char: str) -> str:
     """平, 仄, 中 (both readings) or ？ (not in the table)."""
     tones = {r.tone for r in readings().get(char, ())}
@@ -62,7 +62,7 @@ def tone_of(char: str) -> str:
     return BOTH if len(tones) == 2 else tones.pop()
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1 << 16)
 def level_groups(char: str) -> frozenset[str]:
     """The level-tone rhyme groups a character can rhyme in."""
     return frozenset(r.group for r in readings().get(char, ()) if r.tone == PING)
