@@ -38,7 +38,9 @@ class DecodeStep(torch.nn.Module):
             attention = layer.attention.self
             q, k, v = (self._heads(proj(x), batch) for proj in (attention.query, attention.key, attention.value))
             past_keys, past_values = past[2 * index], past[2 * index + 1]
-            q = q * scale  # on the one query: scaling the scores lets OpenVINO scale every cached key instead
+            # Scale the one query, not the (B, H, 1, T) scores: OpenVINO moved a scale on the scores
+            # onto every cached key, a pass over the whole cache per layer.
+            q = q * scale
             # The new token attends to the past columns and to itself. Scoring the two apart, instead
             # of concatenating its K/V onto the cache, saves copying the whole cache every layer
             # (OpenVINO's Concat was a quarter of a batch-64 step).

@@ -110,10 +110,15 @@ def next_event(events: queue.Queue, ticket: Ticket, context: grpc.ServicerContex
 
 
 def lower_thread_priority(niceness: int) -> None:
-    """Make the calling thread nicer by `niceness` (Linux keeps a niceness per thread; elsewhere nothing)."""
-    if sys.platform == "linux" and niceness > 0:
-        tid = threading.get_native_id()
+    """Make the calling thread nicer by `niceness` (Linux keeps a niceness per thread; elsewhere nothing).
+    Runs as the RPC pool's initializer: if it raised, the pool would refuse every RPC."""
+    if sys.platform != "linux" or niceness <= 0:
+        return
+    tid = threading.get_native_id()
+    try:
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
+    except OSError as error:  # a sandbox may forbid it: serve at the normal priority
+        log.warning("could not lower an RPC thread's priority: %s", error)
 
 
 def build_server(engine: Engine, host: str, port: int, workers: int, max_rpcs: int,

@@ -3,6 +3,7 @@ determinism, batch independence, streaming, cancellation, overload and bad input
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import pytest
 
@@ -179,6 +180,37 @@ def test_full_queue_is_refused_at_once(tiny_model_dir) -> None:
 
 def unknown_character(engine: Engine) -> str:
     return next(chr(c) for c in range(0x4E00, 0x9FFF) if engine.tokenizer.id_of(chr(c)) == engine.tokenizer.unk_id)
+
+
+def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: Engine, monkeypatch) -> None:
+    """A candidate keeps its text and character counts as it goes; after every choice they must say
+    what its tokens say, with the first attempt at every line refused and a user's [UNK] character."""
+    real_take, real_acceptable, refused = Candidate.take, Candidate._line_acceptable, set()
+    checked = []
+
+    def acceptable_second_time(self, line):
+        if (id(self), line) in refused:
+            return real_acceptable(self, line)
+        refused.add((id(self), line))
+        return False
+
+    def take_and_check(self, choice):
+        real_take(self, choice)
+        poem, tokenizer = self.tokens[self.poem_start:], self.shared.tokenizer
+        rebuilt = [tokenizer.tokens[t] for t in poem]
+        for (line, column), char in self.plan.forced.items():
+            if line * (self.width + 1) + column < len(rebuilt):
+                rebuilt[line * (self.width + 1) + column] = char
+        assert self.text() == "".join(rebuilt)
+        assert self.han_counts == Counter(t for t in poem if self.shared.is_han[t])
+        checked.append(self.attempts[:])
+
+    monkeypatch.setattr(Candidate, "_line_acceptable", acceptable_second_time)
+    monkeypatch.setattr(Candidate, "take", take_and_check)
+    opening = "春" + unknown_character(engine) + "山"
+    result = engine.generate(PoemRequest(mode="continue", text=opening, form="五绝", seed=5), timeout=60)
+    assert result.poems[0].text.startswith(opening)
+    assert checked and max(max(attempts) for attempts in checked) >= 1  # lines were re-sampled
 
 
 @pytest.mark.parametrize("request_fields, needle", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -15,7 +16,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from client import GenerateResult, InvalidRequest, PoetClient, Progress, ServerBusy, ServerUnavailable
 from model.engine.types import CancelledError
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
-from server.grpc_server import RPC_NICENESS, STREAM_EVERY
+from server.grpc_server import RPC_NICENESS, STREAM_EVERY, lower_thread_priority
 from tests.grpc_helpers import running_server, start_server_process
 
 
@@ -67,6 +68,7 @@ def test_info(server: str) -> None:
     assert info["vocab_size"] > 1000 and info["forms"] == ["五绝", "七绝", "五律", "七律"] and info["max_candidates"] == 8
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="thread niceness is Linux's")
 def test_rpc_threads_run_nicer_than_the_decoder(server: str) -> None:
     with PoetClient(server) as client:
         client.info()
@@ -76,6 +78,16 @@ def test_rpc_threads_run_nicer_than_the_decoder(server: str) -> None:
     assert rpc_threads
     for thread in rpc_threads:
         assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == min(decoder_niceness + RPC_NICENESS, 19)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread niceness is Linux's")
+def test_a_thread_that_may_not_lower_its_priority_still_serves(monkeypatch, caplog) -> None:
+    def forbidden(*args):
+        raise PermissionError("not here")
+
+    monkeypatch.setattr(os, "setpriority", forbidden)
+    lower_thread_priority(RPC_NICENESS)  # the pool's initializer: raising would break every RPC
+    assert any("priority" in record.message for record in caplog.records)
 
 
 def test_health_and_reflection(server: str) -> None:

@@ -56,7 +56,7 @@ def test_banned_ids_are_not_allowed() -> None:
     rows, banned = [0], [np.array([0, 1])]
     inputs = selection_arrays(1, 5)
     fill_selection(inputs, rows, [np.ones(5, bool)], banned, [np.zeros(0, np.int64)], [GREEDY])
-    assert inputs["allowed"][0].tolist() == [False, False, True, True, True]
+    assert inputs["allowed"][0].tolist() == [0, 0, 1, 1, 1]
 
 
 def test_rows_that_do_not_choose_allow_nothing() -> None:
@@ -118,3 +118,13 @@ def test_repetition_penalty_lowers_a_negative_score_too() -> None:
     used = np.array([True, False, False])
     params = SamplingParams(1.0, 1, 1.0, repetition_penalty=1.5)  # -1.0 * 1.5 = -1.5 < -1.2
     assert choose_one(negative, np.ones(3, bool), used, params, np.random.default_rng(0)).token == 1
+
+
+def test_a_temperature_near_zero_never_lets_a_disallowed_token_through() -> None:
+    scores = np.array([20.0, -5.0, 3.0, 1.0], dtype=np.float32)
+    allowed = np.array([False, True, True, True])
+    for temperature in (1e-30, 1e-45):  # scores / temperature reach the mask's size, or overflow
+        params = SamplingParams(temperature, 0, 1.0, 1.0)
+        tokens = {choose_one(scores, allowed, np.zeros(4, bool), params, np.random.default_rng(s)).token
+                  for s in range(20)}
+        assert tokens and tokens <= {1, 2, 3}

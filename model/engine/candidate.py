@@ -51,7 +51,8 @@ class Shared:
 
 
 class Candidate:
-    """Tokens = prefix + poem so far; `fed` of them are in the KV cache (row `row`)."""
+    """Tokens = prefix + poem so far; `fed` of them are in the KV cache (row `row`). The poem's
+    tokens change only through _append and _retry_line, which keep its text and counts in step."""
 
     def __init__(self, shared: Shared, request: PoemRequest, plan: Plan, seed: int, index: int):
         self.shared, self.request, self.plan, self.index = shared, request, plan, index
@@ -135,7 +136,8 @@ class Candidate:
                 return
 
     def _append(self, token: int, logprob: float | None, char: str | None = None) -> None:
-        """Append a token; char is its text where the token alone would not tell it (a user's [UNK])."""
+        """Append a one-character token; char is its text where given (the user's own character,
+        which the vocabulary may only know as [UNK])."""
         self.tokens.append(token)
         self.logprobs.append(logprob)
         self._text += char or self.shared.tokenizer.tokens[token]

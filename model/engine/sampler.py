@@ -24,6 +24,8 @@ SELECTION_WIDTHS = (64, 256, 1024)
 SELECTION_INPUTS = ("allowed", "factor", "temperature", "k")
 SELECTION_OUTPUTS = ("values", "ids", "logprobs", "mass")
 DISALLOWED = -1e30  # a disallowed token's score in the head's outputs (finite: no inf arithmetic in the graph)
+SCORE_LIMIT = 1e29  # allowed scores are clamped to ±this (a temperature near 0 divides them past it), so
+                    # every allowed score stays above DISALLOWED / 2 and every disallowed one below
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,11 @@ def selection_head(logits: ov.Output) -> tuple[list[ov.Node], list[ov.Output]]:
     total = ops.reduce_sum(exp, 1, keep_dims=True)
     log_total = ops.add(ops.log(total), top)
     mass = ops.divide(ops.reduce_sum(ops.multiply(exp, allowed), 1, keep_dims=False), ops.squeeze(total, 1))
-    # The penalty divides a positive score and multiplies a negative one: with factor ≥ 1 that is the smaller.
+    # The penalty divides a positive score and multiplies a negative one: with factor ≥ 1 (the
+    # request's repetition_penalty is checked to be in [1, 2]) that is the smaller of the two.
     penalised = ops.minimum(ops.multiply(scores, factor), ops.divide(scores, factor))
-    final = ops.add(ops.divide(penalised, temperature), ops.multiply(ops.subtract(allowed, f32(1)), f32(-DISALLOWED)))
+    tempered = ops.clamp(ops.divide(penalised, temperature), -SCORE_LIMIT, SCORE_LIMIT)
+    final = ops.add(tempered, ops.multiply(ops.subtract(f32(1), allowed), f32(DISALLOWED)))
     best = ops.topk(final, width, 1, "max", "value", "i64")
     logprobs = ops.subtract(ops.gather_elements(scores, best.output(1), 1), log_total)
     outputs = [best.output(0), best.output(1), logprobs.output(0), mass.output(0)]
