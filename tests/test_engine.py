@@ -11,6 +11,7 @@ from model.engine import Engine
 from model.engine.candidate import Candidate
 from model.engine.check import check_poem
 from model.engine.meter import rhyme_lines, template
+from model.engine.plan import MAX_KEYWORD_CHARS, MAX_KEYWORDS
 from model.engine.prosody import BOTH, UNKNOWN
 from model.engine.types import CancelledError, OverloadedError, PoemRequest, PoetryError
 from model.forms import FORMS
@@ -180,6 +181,12 @@ def test_full_queue_is_refused_at_once(tiny_model_dir) -> None:
 
 def unknown_character(engine: Engine) -> str:
     return next(chr(c) for c in range(0x4E00, 0x9FFF) if engine.tokenizer.id_of(chr(c)) == engine.tokenizer.unk_id)
+
+
+def test_the_cache_holds_the_longest_request(engine: Engine) -> None:
+    longest_prefix = engine.tokenizer.prefix("七律", ["山" * MAX_KEYWORD_CHARS] * MAX_KEYWORDS)
+    # positions 0 .. len-2 are fed (the last token is never fed)
+    assert engine.runtime.max_positions >= len(longest_prefix) + FORMS["七律"].tokens - 1
 
 
 def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: Engine, monkeypatch) -> None:

@@ -16,12 +16,13 @@ import numpy as np
 from model.engine.candidate import Candidate, Shared
 from model.engine.check import check_poem
 from model.engine.copies import CopyTable
-from model.engine.plan import Plan, plan_request
+from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
 from model.engine.prosody import VocabProsody
 from model.engine.sampler import choose, fill_selection
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
                                 Poem, PoemRequest, PoemResult, Progress)
+from model.forms import FORMS
 from model.text import is_han
 from model.tokenizer import CharTokenizer
 
@@ -74,8 +75,11 @@ class Engine:
         self.model_name = config.get("poet_model_name", model_dir.name)
         self.model_version = config.get("poet_model_version", "dev")
         self.max_batch, self.max_queue = max(max_batch, MAX_CANDIDATES), max_queue
+        # The cache holds the longest sequence a request can make, not every position the model
+        # knows (82 of 96): every step reads all of it, 50 MB at batch 64.
+        longest = MAX_PREFIX_TOKENS + max(form.tokens for form in FORMS.values())
         self.runtime = DecoderRuntime(model_dir / "openvino" / "decoder.xml", self.max_batch,
-                                      config["max_position_embeddings"], threads, precision)
+                                      min(longest, config["max_position_embeddings"]), threads, precision)
         han = np.array([is_han(token) for token in self.tokenizer.tokens])
         self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir))
         self.waiting: deque[Ticket] = deque()

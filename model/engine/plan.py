@@ -13,6 +13,8 @@ from model.tokenizer import CharTokenizer, UnknownCharacterError
 DEFAULT_FORM = "七绝"
 MAX_KEYWORDS = 3
 MAX_KEYWORD_CHARS = 4
+# [CLS] [form] ([KW] keyword)* [SEP]: the longest conditioning prefix a request can have.
+MAX_PREFIX_TOKENS = 3 + MAX_KEYWORDS * (1 + MAX_KEYWORD_CHARS)
 
 
 @dataclass
