@@ -65,6 +65,16 @@ def load_baseline(model_dir: Path) -> Callable[[int], str]:
     return lambda seed: baseline_poem(model, tokenizer, seed)
 
 
+def timed(run: Callable[[int], object], seeds: range) -> list[float]:
+    """Seconds each call of run(seed) took."""
+    times = []
+    for seed in seeds:
+        started = time.perf_counter()
+        run(seed)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def bench_latency(baseline: Callable[[int], str], engine: Engine, poems: int) -> tuple[list[float], list[float]]:
     """Seconds per poem of the baseline and of the engine, timed in alternating rounds of ROUND poems
     so that both see the same machine: on a shared VM its speed drifts by 2x within minutes."""
@@ -72,11 +82,8 @@ def bench_latency(baseline: Callable[[int], str], engine: Engine, poems: int) ->
     base, latencies = [], []
     for first in range(0, poems, ROUND):
         seeds = range(first, min(first + ROUND, poems))
-        for run, times in ((baseline, base), (lambda s: engine.generate(PoemRequest(form="七律", seed=s)), latencies)):
-            for seed in seeds:
-                started = time.perf_counter()
-                run(seed)
-                times.append(time.perf_counter() - started)
+        base += timed(baseline, seeds)
+        latencies += timed(lambda s: engine.generate(PoemRequest(form="七律", seed=s)), seeds)
     return base, latencies
 
 
@@ -102,10 +109,7 @@ def bench_throughput(baseline: Callable[[int], str], engine: Engine) -> tuple[di
     throughput, baseline_rate = {}, 0.0
     for concurrent in CONCURRENCY:
         if concurrent == CONCURRENCY[-1]:
-            started = time.perf_counter()
-            for seed in range(ROUND):
-                baseline(seed)
-            baseline_rate = ROUND / (time.perf_counter() - started)
+            baseline_rate = ROUND / sum(timed(baseline, range(ROUND)))
         poems, seconds = keep_in_flight(engine, concurrent, THROUGHPUT_SECONDS)
         throughput[concurrent] = poems / seconds
     return throughput, baseline_rate
