@@ -3,9 +3,9 @@
     python -m model.export [--model model/weights] [--no-int8]
 
 Writes MODEL/openvino/decoder.xml+.bin: inputs input_ids, position_ids (B, 1), past_mask (B, T),
-past_key_i / past_value_i (B, H, T, D); outputs logits (B, vocab) of the last position and
-new_key_i / new_value_i (B, H, 1, D). Batch and T are dynamic. Weights are compressed to INT8
-(nncf, INT8_ASYM) unless --no-int8.
+past_key_i (B, H, D, T: keys are cached transposed) and past_value_i (B, H, T, D); outputs logits
+(B, vocab) of the last position and new_key_i / new_value_i (B, H, 1, D). Batch and T are dynamic.
+Weights are compressed to INT8 (nncf, INT8_ASYM) unless --no-int8.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def convert(model_dir: Path, int8: bool = True) -> ov.Model:
     example = (torch.zeros(2, 1, dtype=torch.long), torch.ones(2, 1, dtype=torch.long),
                torch.ones(2, 3), *step.empty_past(2, 3))
     heads, dim = step.heads, step.head_dim
-    shapes = [[-1, 1], [-1, 1], [-1, -1]] + [[-1, heads, -1, dim]] * (2 * step.layers)
+    shapes = [[-1, 1], [-1, 1], [-1, -1]] + [[-1, heads, dim, -1], [-1, heads, -1, dim]] * step.layers
     types = [ov.Type.i64, ov.Type.i64] + [ov.Type.f32] * (1 + 2 * step.layers)
     with torch.no_grad():
         ov_model = ov.convert_model(step, example_input=example,

@@ -57,16 +57,21 @@ def run_steps(step_fn, model, ids: np.ndarray, garbage: bool = False, columns: i
     heads, dim = config.num_attention_heads, config.hidden_size // config.num_attention_heads
     batch = len(ids)
     rng = np.random.default_rng(123)
-    cache = np.zeros((2 * config.num_hidden_layers, batch, heads, columns, dim), dtype=np.float32)
+    layers = config.num_hidden_layers
+    keys = np.zeros((layers, batch, heads, dim, columns), dtype=np.float32)  # transposed, as the IR takes them
+    values = np.zeros((layers, batch, heads, columns, dim), dtype=np.float32)
     out = []
     for position in range(ids.shape[1]):
         if garbage:  # every column that is not yet valid holds large random values
-            cache[:, :, :, position:] = rng.normal(0, 1000, cache[:, :, :, position:].shape)
+            keys[..., position:] = rng.normal(0, 1000, keys[..., position:].shape)
+            values[:, :, :, position:] = rng.normal(0, 1000, values[:, :, :, position:].shape)
         mask = (np.arange(columns)[None, :] < position).repeat(batch, 0).astype(np.float32)
+        past = [array[layer] for layer in range(layers) for array in (keys, values)]
         logits, new = step_fn(ids[:, position:position + 1].astype(np.int64),
-                              np.full((batch, 1), position, dtype=np.int64), mask, list(cache))
-        for index, kv in enumerate(new):
-            cache[index, :, :, position] = kv[:, :, 0]
+                              np.full((batch, 1), position, dtype=np.int64), mask, past)
+        for layer in range(layers):
+            keys[layer, :, :, :, position] = new[2 * layer][:, :, 0]
+            values[layer, :, :, position] = new[2 * layer + 1][:, :, 0]
         out.append(logits)
     return np.stack(out, axis=1)  # (B, L, vocab)
 

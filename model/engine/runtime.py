@@ -15,7 +15,8 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is
 class DecoderRuntime:
     """Compiled decode-step IR plus a KV cache of max_batch rows × max_positions columns.
 
-    Row r's token at position p stores its key/value in column p, so a row can be rewound
+    Row r's token at position p stores its key/value in column p (keys are kept transposed,
+    (head, dim, column), as the IR takes them), so a row can be rewound
     (backtracking) by feeding from an earlier position, and rows of any length share a step.
     The sampler's selection head is appended to the IR's logits, so one infer call both runs
     the model and picks every row's best allowed tokens. The IR has a dynamic batch; it is
@@ -31,9 +32,9 @@ class DecoderRuntime:
             self.config["INFERENCE_NUM_THREADS"] = threads
         self.core = ov.Core()
         decoder = self.core.read_model(Path(ir_path))
-        past = [port for port in decoder.inputs if port.any_name.startswith(("past_key", "past_value"))]
-        self.past_names = [port.any_name for port in past]
-        shape = past[0].get_partial_shape()  # (B, H, T, D)
+        self.key_names = [p.any_name for p in decoder.inputs if p.any_name.startswith("past_key")]  # by layer
+        self.value_names = [p.any_name for p in decoder.inputs if p.any_name.startswith("past_value")]
+        shape = decoder.input(self.value_names[0]).get_partial_shape()  # (B, H, T, D)
         self.heads, self.head_dim = shape[1].get_length(), shape[3].get_length()
         logits = decoder.output("logits").get_node().input_value(0)  # what the Result node reads
         self.vocab = logits.get_partial_shape()[1].get_length()
@@ -42,7 +43,9 @@ class DecoderRuntime:
                               "decoder_with_selection")
         self.max_batch, self.max_positions = max_batch, max_positions
         self.buckets = sorted({b for b in BATCH_BUCKETS if b < max_batch} | {max_batch})
-        self.cache = np.zeros((len(past), max_batch, self.heads, max_positions, self.head_dim), dtype=np.float32)
+        layers = len(self.key_names)
+        self.keys = np.zeros((layers, max_batch, self.heads, self.head_dim, max_positions), dtype=np.float32)
+        self.values = np.zeros((layers, max_batch, self.heads, max_positions, self.head_dim), dtype=np.float32)
         self.columns = np.arange(max_positions)
         # Compiled up front (about 0.25 s a bucket), so that no request waits for a compile.
         self.requests = {bucket: self._compile(bucket) for bucket in self.buckets}
@@ -66,40 +69,46 @@ class DecoderRuntime:
 
     def move_row(self, source: int, target: int) -> None:
         """Copy a row's cache to another row (to keep live rows packed at the front)."""
-        self.cache[:, target] = self.cache[:, source]
+        self.keys[:, target] = self.keys[:, source]
+        self.values[:, target] = self.values[:, source]
 
     def _bucket(self, batch: int) -> int:
         return next(b for b in self.buckets if b >= batch)
 
     def _infer(self, token_ids: np.ndarray, positions: np.ndarray) -> ov.InferRequest:
         batch = len(token_ids)
-        request, buffers, new = self.requests[self._bucket(batch)]
+        request, buffers, new_keys, new_values = self.requests[self._bucket(batch)]
         for name, value in (("input_ids", token_ids), ("position_ids", positions)):
             buffers[name][:batch, 0] = value
             buffers[name][batch:] = 0  # padded rows: token 0 at position 0 (and they allow nothing)
         np.less(self.columns[None, :], buffers["position_ids"], out=buffers["past_mask"])
         request.infer()
-        # Every layer's new key and value of every row into the column of its position, in one scatter.
-        self.cache[:, np.arange(batch), :, positions, :] = new[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
+        # Every layer's new key and value of every row into the column of its position.
+        rows = np.arange(batch)
+        self.keys[:, rows, :, :, positions] = new_keys[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
+        self.values[:, rows, :, positions, :] = new_values[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
         return request
 
-    def _compile(self, bucket: int) -> tuple[ov.InferRequest, dict[str, np.ndarray], np.ndarray]:
+    def _compile(self, bucket: int) -> tuple[ov.InferRequest, dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """The compiled step for a batch bucket, the numpy arrays its inputs share memory with, and
-        the one array (layer K/V, row, head, 1, dim) its new keys and values are written to (set
-        once: handing OpenVINO a dict of arrays every step cost about 0.25 ms)."""
+        the arrays (layer, row, head, 1, dim) its new keys and values are written to (set once:
+        handing OpenVINO a dict of arrays every step cost about 0.25 ms)."""
         model = self.model.clone()
         buffers = {"input_ids": np.zeros((bucket, 1), dtype=np.int64),
                    "position_ids": np.zeros((bucket, 1), dtype=np.int64),
                    "past_mask": np.zeros((bucket, self.max_positions), dtype=np.float32)}
         buffers |= selection_arrays(bucket, self.vocab)
-        buffers |= {name: self.cache[index, :bucket] for index, name in enumerate(self.past_names)}
+        buffers |= {name: self.keys[index, :bucket] for index, name in enumerate(self.key_names)}
+        buffers |= {name: self.values[index, :bucket] for index, name in enumerate(self.value_names)}
         model.reshape({name: list(array.shape) for name, array in buffers.items()})
         # One row's step is too small to split: a second thread only adds waiting (0.54 against 0.73 ms).
         config = self.config | {"INFERENCE_NUM_THREADS": 1} if bucket == 1 else self.config
         request = self.core.compile_model(model, "CPU", config).create_infer_request()
         for name, array in buffers.items():
             request.set_tensor(name, ov.Tensor(array, shared_memory=True))
-        new = np.zeros((len(self.past_names), bucket, self.heads, 1, self.head_dim), dtype=np.float32)
-        for index, name in enumerate(self.past_names):
-            request.set_tensor(name.replace("past_", "new_"), ov.Tensor(new[index], shared_memory=True))
-        return request, buffers, new
+        new_keys, new_values = (np.zeros((len(self.key_names), bucket, self.heads, 1, self.head_dim), dtype=np.float32)
+                                for _ in range(2))
+        for names, new in ((self.key_names, new_keys), (self.value_names, new_values)):
+            for index, name in enumerate(names):
+                request.set_tensor(name.replace("past_", "new_"), ov.Tensor(new[index], shared_memory=True))
+        return request, buffers, new_keys, new_values
