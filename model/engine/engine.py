@@ -18,7 +18,7 @@ from model.engine.check import check_poem
 from model.engine.copies import CopyTable
 from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
 from model.engine.prosody import VocabProsody
-from model.engine.sampler import choose, fill_selection
+from model.engine.sampler import choose
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
                                 Poem, PoemRequest, PoemResult, Progress)
@@ -173,7 +173,7 @@ class Engine:
         masks = [c.choice_masks() for c in choosing]
         rows, params = [c.row for c in choosing], [c.params for c in choosing]
         allowed, banned, used = [m[0] for m in masks], [m[1] for m in masks], [m[2] for m in masks]
-        fill_selection(self.runtime.selection_arrays(len(self.live)), rows, allowed, banned, used, params)
+        self.runtime.selection_inputs(len(self.live)).fill(rows, allowed, banned, used, params)
         self._report()
         outputs = self.runtime.step_and_select(inputs[:, 0], inputs[:, 1])
         for candidate in self.live:

@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from model.engine.sampler import (SELECTION_INPUTS, SELECTION_OUTPUTS, fill_selection, selection_arrays,
-                                  selection_head)
+from model.engine.sampler import SELECTION_OUTPUTS, SelectionInputs, selection_head
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is padded up to
 
@@ -47,23 +46,23 @@ class DecoderRuntime:
         self.keys = np.zeros((layers, max_batch, self.heads, self.head_dim, max_positions), dtype=np.float32)
         self.values = np.zeros((layers, max_batch, self.heads, max_positions, self.head_dim), dtype=np.float32)
         self.columns = np.arange(max_positions)
+        self.selection = {bucket: SelectionInputs(bucket, self.vocab) for bucket in self.buckets}
         # Compiled up front (about 0.25 s a bucket), so that no request waits for a compile.
         self.requests = {bucket: self._compile(bucket) for bucket in self.buckets}
 
     def step(self, token_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Feed one token per row 0..B-1 at its position; return (B, vocab) logits and store the new K/V."""
         batch = len(token_ids)
-        fill_selection(self.selection_arrays(batch), [], [], [], [], [])  # no row chooses
+        self.selection_inputs(batch).fill([], [], [], [], [])  # no row chooses
         return self._infer(token_ids, positions).get_tensor("logits").data[:batch].copy()
 
-    def selection_arrays(self, batch: int) -> dict[str, np.ndarray]:
-        """The selection head's input arrays for a step of `batch` rows (its bucket's, padded rows
-        included), to fill with sampler.fill_selection before step_and_select."""
-        buffers = self.requests[self._bucket(batch)][1]
-        return {name: buffers[name] for name in SELECTION_INPUTS}
+    def selection_inputs(self, batch: int) -> SelectionInputs:
+        """The selection head's inputs for a step of `batch` rows (its bucket's, padded rows
+        included), to fill before step_and_select."""
+        return self.selection[self._bucket(batch)]
 
     def step_and_select(self, token_ids: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
-        """Like step, with the selection head's inputs as filled in selection_arrays; returns its outputs."""
+        """Like step, with the selection head's inputs as filled in selection_inputs; returns its outputs."""
         request = self._infer(token_ids, positions)
         return {name: request.get_tensor(name).data[:len(token_ids)].copy() for name in SELECTION_OUTPUTS}
 
@@ -97,7 +96,7 @@ class DecoderRuntime:
         buffers = {"input_ids": np.zeros((bucket, 1), dtype=np.int64),
                    "position_ids": np.zeros((bucket, 1), dtype=np.int64),
                    "past_mask": np.zeros((bucket, self.max_positions), dtype=np.float32)}
-        buffers |= selection_arrays(bucket, self.vocab)
+        buffers |= self.selection[bucket].arrays
         buffers |= {name: self.keys[index, :bucket] for index, name in enumerate(self.key_names)}
         buffers |= {name: self.values[index, :bucket] for index, name in enumerate(self.value_names)}
         model.reshape({name: list(array.shape) for name, array in buffers.items()})
