@@ -117,9 +117,12 @@ def choose(outputs: dict[str, np.ndarray], rows: list[int], params: list[Samplin
     values, ids = values[line, order], ids[line, order]
     widths = np.array([p.top_k or FULL_SORT_K for p in params])  # the draw never looks past the head's width
     indices = draw(values, widths, np.array([p.top_p for p in params]), rngs)
-    logprobs, masses = outputs["logprobs"], outputs["mass"]
-    return [None if index < 0 else Choice(int(ids[i, index]), float(logprobs[row, order[i, index]]), float(masses[row]))
-            for i, (row, index) in enumerate(zip(rows, indices.tolist()))]
+    picked = np.maximum(indices, 0)[:, None]  # gathered for every row at once; dead ends dropped below
+    tokens = np.take_along_axis(ids, picked, 1)[:, 0].tolist()
+    logprobs = np.take_along_axis(outputs["logprobs"][rows], np.take_along_axis(order, picked, 1), 1)[:, 0].tolist()
+    masses = outputs["mass"][rows].tolist()
+    return [None if index < 0 else Choice(token, logprob, mass)
+            for index, token, logprob, mass in zip(indices.tolist(), tokens, logprobs, masses)]
 
 
 def draw(values: np.ndarray, widths: np.ndarray, top_p: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
