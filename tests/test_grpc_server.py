@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from client import GenerateResult, InvalidRequest, PoetClient, Progress, ServerBusy, ServerUnavailable
 from model.engine.types import CancelledError
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
-from server.grpc_server import RPC_NICENESS, STREAM_EVERY, lower_thread_priority
+from server.grpc_server import RPC_NICENESS, STREAM_EVERY, lower_thread_priority, main
 from tests.grpc_helpers import running_server, start_server_process
 
 
@@ -88,6 +88,12 @@ def test_a_thread_that_may_not_lower_its_priority_still_serves(monkeypatch, capl
     monkeypatch.setattr(os, "setpriority", forbidden)
     lower_thread_priority(RPC_NICENESS)  # the pool's initializer: raising would break every RPC
     assert any("priority" in record.message for record in caplog.records)
+
+
+@pytest.mark.parametrize("option", [["--stream-every", "0"], ["--rpc-nice", "20"], ["--rpc-nice", "-1"]])
+def test_a_bad_option_stops_the_server_before_the_model_loads(option: list[str], tmp_path) -> None:
+    with pytest.raises(SystemExit, match=option[0]):  # no model there: loading it would fail otherwise
+        main(["--model", str(tmp_path / "no-model"), "--port", "0", *option])
 
 
 def test_health_and_reflection(server: str) -> None:
