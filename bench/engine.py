@@ -1,6 +1,6 @@
 """Engine speed against the seed-style baseline, on the shipped weights, 七律 (64 tokens).
 
-    python -m bench.engine [--model model/weights] [--poems 8]
+    python -m bench.engine [--model model/weights] [--poems 20]
 
 Baseline: PyTorch eager, the whole sequence recomputed for every new character, one request
 at a time; baseline and engine are timed in alternating rounds, so both see the same machine.
@@ -118,7 +118,7 @@ def bench_throughput(baseline: Callable[[int], str], engine: Engine) -> tuple[di
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--poems", type=int, default=8, help="poems timed one at a time")
+    parser.add_argument("--poems", type=int, default=20, help="poems timed one at a time, each side")
     parser.add_argument("--precision", default="f32", help="OpenVINO inference precision (f32, bf16)")
     args = parser.parse_args(argv)
     baseline = load_baseline(args.model)
