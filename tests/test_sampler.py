@@ -8,7 +8,7 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
-from model.engine.sampler import Choice, SamplingParams, SelectionInputs, choose, selection_head
+from model.engine.sampler import SELECTION_OUTPUTS, Choice, SamplingParams, SelectionInputs, choices, selection_head
 
 
 def compile_head() -> ov.InferRequest:
@@ -22,14 +22,13 @@ HEAD = compile_head()
 
 
 def choose_rows(logits, allowed, used, params, rngs) -> list[Choice | None]:
-    """Every row of logits (R, V) through the head and the draw; used: (R, V) bool."""
+    """Every row of logits (R, V) through the head; used: (R, V) bool; each row draws from its rng."""
     rows = list(range(len(logits)))
     banned = [np.zeros(0, dtype=np.int64)] * len(rows)
     inputs = SelectionInputs(len(rows), logits.shape[1])
-    inputs.fill(rows, list(allowed), banned, [np.flatnonzero(u) for u in used], params)
+    inputs.fill(rows, list(allowed), banned, [np.flatnonzero(u) for u in used], params, [r.random() for r in rngs])
     HEAD.infer({"logits": logits, **inputs.arrays})
-    outputs = {name: HEAD.get_tensor(name).data.copy() for name in ("values", "ids", "logprobs", "mass")}
-    return choose(outputs, rows, params, rngs)
+    return choices({name: HEAD.get_tensor(name).data.copy() for name in SELECTION_OUTPUTS}, rows)
 
 
 def choose_one(logits, allowed, used, params, rng) -> Choice | None:
@@ -55,7 +54,7 @@ def test_the_mask_is_respected_and_greedy_picks_the_best_allowed() -> None:
 def test_banned_ids_are_not_allowed() -> None:
     rows, banned = [0], [np.array([0, 1])]
     inputs = SelectionInputs(1, 5)
-    inputs.fill(rows, [np.ones(5, bool)], banned, [np.zeros(0, np.int64)], [GREEDY])
+    inputs.fill(rows, [np.ones(5, bool)], banned, [np.zeros(0, np.int64)], [GREEDY], [0.5])
     assert inputs.arrays["allowed"][0].tolist() == [0, 0, 1, 1, 1]
 
 
@@ -64,8 +63,8 @@ def test_a_fill_leaves_nothing_of_the_one_before() -> None:
     everything, nothing = np.ones(5, np.float32), np.zeros(0, np.int64)
     penalising = SamplingParams(0.5, 1, 1.0, repetition_penalty=1.5)
     inputs.fill([0, 1, 2], [everything] * 3, [nothing] * 3, [np.array([0, 1]), np.array([3]), np.array([4])],
-                [penalising] * 3)
-    inputs.fill([1], [np.array([0, 0, 1, 1, 0], np.float32)], [nothing], [np.array([2])], [penalising])
+                [penalising] * 3, [0.5] * 3)
+    inputs.fill([1], [np.array([0, 0, 1, 1, 0], np.float32)], [nothing], [np.array([2])], [penalising], [0.5])
     assert not inputs.arrays["allowed"][[0, 2]].any()  # rows that do not choose allow nothing
     assert inputs.arrays["allowed"][1].tolist() == [0, 0, 1, 1, 0]
     assert (inputs.arrays["factor"] != 1).sum() == 1 and inputs.arrays["factor"][1, 2] == 1.5

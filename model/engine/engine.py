@@ -18,7 +18,7 @@ from model.engine.check import check_poem
 from model.engine.copies import CopyTable
 from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
 from model.engine.prosody import VocabProsody
-from model.engine.sampler import choose
+from model.engine.sampler import choices
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
                                 Poem, PoemRequest, PoemResult, Progress)
@@ -173,12 +173,13 @@ class Engine:
         masks = [c.choice_masks() for c in choosing]
         rows, params = [c.row for c in choosing], [c.params for c in choosing]
         allowed, banned, used = [m[0] for m in masks], [m[1] for m in masks], [m[2] for m in masks]
-        self.runtime.selection_inputs(len(self.live)).fill(rows, allowed, banned, used, params)
+        uniforms = [c.rng.random() for c in choosing]
+        self.runtime.selection_inputs(len(self.live)).fill(rows, allowed, banned, used, params, uniforms)
         self._report()
         outputs = self.runtime.step_and_select(inputs[:, 0], inputs[:, 1])
         for candidate in self.live:
             candidate.fed += 1
-        for candidate, choice in zip(choosing, choose(outputs, rows, params, [c.rng for c in choosing])):
+        for candidate, choice in zip(choosing, choices(outputs, rows)):
             candidate.take(choice)
         self.unreported = self._live_tickets()
         for candidate in [c for c in choosing if c.done]:  # a finished candidate leaves while its siblings go on

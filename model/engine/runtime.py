@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from model.engine.sampler import SELECTION_OUTPUTS, SelectionInputs, selection_head
+from model.engine.sampler import SelectionInputs, selection_head
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is padded up to
 
@@ -53,8 +53,8 @@ class DecoderRuntime:
     def step(self, token_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Feed one token per row 0..B-1 at its position; return (B, vocab) logits and store the new K/V."""
         batch = len(token_ids)
-        self.selection_inputs(batch).fill([], [], [], [], [])  # no row chooses
-        return self._infer(token_ids, positions).get_tensor("logits").data[:batch].copy()
+        self.selection_inputs(batch).fill([], [], [], [], [], [])  # no row chooses
+        return self._infer(token_ids, positions)[0].get_tensor("logits").data[:batch].copy()
 
     def selection_inputs(self, batch: int) -> SelectionInputs:
         """The selection head's inputs for a step of `batch` rows (its bucket's, padded rows
@@ -62,9 +62,10 @@ class DecoderRuntime:
         return self.selection[self._bucket(batch)]
 
     def step_and_select(self, token_ids: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
-        """Like step, with the selection head's inputs as filled in selection_inputs; returns its outputs."""
-        request = self._infer(token_ids, positions)
-        return {name: request.get_tensor(name).data[:len(token_ids)].copy() for name in SELECTION_OUTPUTS}
+        """Like step, with the selection head's inputs as filled in selection_inputs; returns its
+        outputs (each (B,), overwritten by the next step)."""
+        outputs = self._infer(token_ids, positions)[1]
+        return {name: array[:len(token_ids)] for name, array in outputs.items()}
 
     def move_row(self, source: int, target: int) -> None:
         """Copy a row's cache to another row (to keep live rows packed at the front)."""
@@ -74,9 +75,10 @@ class DecoderRuntime:
     def _bucket(self, batch: int) -> int:
         return next(b for b in self.buckets if b >= batch)
 
-    def _infer(self, token_ids: np.ndarray, positions: np.ndarray) -> ov.InferRequest:
+    def _infer(self, token_ids: np.ndarray, positions: np.ndarray) -> tuple[ov.InferRequest, dict[str, np.ndarray]]:
+        """Run a step; the request and the selection head's output arrays."""
         batch = len(token_ids)
-        request, buffers, new_keys, new_values = self.requests[self._bucket(batch)]
+        request, buffers, outputs, new_keys, new_values = self.requests[self._bucket(batch)]
         for name, value in (("input_ids", token_ids), ("position_ids", positions)):
             buffers[name][:batch, 0] = value
             buffers[name][batch:] = 0  # padded rows: token 0 at position 0 (and they allow nothing)
@@ -86,12 +88,14 @@ class DecoderRuntime:
         rows = np.arange(batch)
         self.keys[:, rows, :, :, positions] = new_keys[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
         self.values[:, rows, :, positions, :] = new_values[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
-        return request
+        return request, outputs
 
-    def _compile(self, bucket: int) -> tuple[ov.InferRequest, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-        """The compiled step for a batch bucket, the numpy arrays its inputs share memory with, and
-        the arrays (layer, row, head, 1, dim) its new keys and values are written to (set once:
-        handing OpenVINO a dict of arrays every step cost about 0.25 ms)."""
+    def _compile(self, bucket: int) -> tuple[ov.InferRequest, dict[str, np.ndarray], dict[str, np.ndarray],
+                                              np.ndarray, np.ndarray]:
+        """The compiled step for a batch bucket, the numpy arrays its inputs share memory with, those
+        the selection head writes to, and the arrays (layer, row, head, 1, dim) its new keys and
+        values are written to (all set once: handing OpenVINO a dict of arrays every step cost
+        about 0.25 ms, reading outputs back with get_tensor about 20 µs)."""
         model = self.model.clone()
         buffers = {"input_ids": np.zeros((bucket, 1), dtype=np.int64),
                    "position_ids": np.zeros((bucket, 1), dtype=np.int64),
@@ -110,4 +114,8 @@ class DecoderRuntime:
         for names, new in ((self.key_names, new_keys), (self.value_names, new_values)):
             for index, name in enumerate(names):
                 request.set_tensor(name.replace("past_", "new_"), ov.Tensor(new[index], shared_memory=True))
-        return request, buffers, new_keys, new_values
+        outputs = {"token": np.zeros(bucket, dtype=np.int64), "logprob": np.zeros(bucket, dtype=np.float32),
+                   "mass": np.zeros(bucket, dtype=np.float32)}
+        for name, array in outputs.items():
+            request.set_tensor(name, ov.Tensor(array, shared_memory=True))
+        return request, buffers, outputs, new_keys, new_values
