@@ -83,7 +83,9 @@ class DecoderRuntime:
             buffers[name][:batch, 0] = value
             buffers[name][batch:] = 0  # padded rows: token 0 at position 0 (and they allow nothing)
         np.less(self.columns[None, :], buffers["position_ids"], out=buffers["past_mask"])
-        request.infer()
+        # The outputs are read from their tensors: copying every one of them (the (B, V) logits among
+        # them) into a new dict cost about 0.25 ms a step at batch 64.
+        request.infer(share_outputs=True)
         # Every layer's new key and value of every row into the column of its position.
         rows = np.arange(batch)
         self.keys[:, rows, :, :, positions] = new_keys[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
