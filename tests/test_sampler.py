@@ -88,6 +88,25 @@ def test_top_p_keeps_only_the_nucleus() -> None:
     assert tokens == {0}
 
 
+class Fixed:
+    """A random generator that always draws the same number."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_the_uniform_number_falls_in_the_cumulative_probabilities() -> None:
+    scores = np.log(np.array([0.5, 0.3, 0.2], dtype=np.float32))
+    plain, nucleus = SamplingParams(1.0, 0, 1.0, 1.0), SamplingParams(1.0, 0, 0.7, 1.0)
+    pick = lambda params, u: choose_one(scores, np.ones(3, bool), np.zeros(3, bool), params, Fixed(u)).token  # noqa: E731
+    assert [pick(plain, u) for u in (0.1, 0.49, 0.51, 0.79, 0.81, 0.99)] == [0, 0, 1, 1, 2, 2]
+    # top-p 0.7 keeps {0, 1} (the fewest best tokens holding 0.7): the uniform number spreads over their 0.8
+    assert [pick(nucleus, u) for u in (0.6, 0.64, 0.9)] == [0, 1, 1]
+
+
 def test_top_k_keeps_the_k_best_and_ties_go_to_the_lower_id() -> None:
     tied = np.array([1.0, 3.0, 3.0, 3.0, 0.0], dtype=np.float32)
     params = SamplingParams(1.0, 2, 1.0, 1.0)

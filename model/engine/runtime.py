@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from model.engine.sampler import SelectionInputs, selection_head
+from model.engine.sampler import SELECTION_OUTPUTS, SelectionInputs, selection_head
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is padded up to
 
@@ -116,8 +116,7 @@ class DecoderRuntime:
         for names, new in ((self.key_names, new_keys), (self.value_names, new_values)):
             for index, name in enumerate(names):
                 request.set_tensor(name.replace("past_", "new_"), ov.Tensor(new[index], shared_memory=True))
-        outputs = {"token": np.zeros(bucket, dtype=np.int64), "logprob": np.zeros(bucket, dtype=np.float32),
-                   "mass": np.zeros(bucket, dtype=np.float32)}
+        outputs = {name: np.zeros(bucket, dtype=dtype) for name, dtype in SELECTION_OUTPUTS.items()}
         for name, array in outputs.items():
             request.set_tensor(name, ov.Tensor(array, shared_memory=True))
         return request, buffers, outputs, new_keys, new_values
