@@ -101,7 +101,8 @@ class Fixed:
 def test_the_uniform_number_falls_in_the_cumulative_probabilities() -> None:
     scores = np.log(np.array([0.5, 0.3, 0.2], dtype=np.float32))
     plain, nucleus = SamplingParams(1.0, 0, 1.0, 1.0), SamplingParams(1.0, 0, 0.7, 1.0)
-    pick = lambda params, u: choose_one(scores, np.ones(3, bool), np.zeros(3, bool), params, Fixed(u)).token  # noqa: E731
+    ones, nothing = np.ones(3, bool), np.zeros(3, bool)
+    pick = lambda params, u: choose_one(scores, ones, nothing, params, Fixed(u)).token  # noqa: E731
     assert [pick(plain, u) for u in (0.1, 0.49, 0.51, 0.79, 0.81, 0.99)] == [0, 0, 1, 1, 2, 2]
     # top-p 0.7 keeps {0, 1} (the fewest best tokens holding 0.7): the uniform number spreads over their 0.8
     assert [pick(nucleus, u) for u in (0.6, 0.64, 0.9)] == [0, 1, 1]

@@ -28,7 +28,6 @@ SCORE_LIMIT = 1e29  # allowed scores are clamped to ±this (a temperature near 0
                     # every allowed score stays above DISALLOWED / 2 and every disallowed one below
 
 
-
 @dataclass(frozen=True)
 class SamplingParams:
     temperature: float
@@ -54,7 +53,8 @@ def selection_head(logits: ov.Output) -> tuple[list[ov.Node], list[ov.Output]]:
     f32 = np.float32
     allowed = ops.parameter([-1, -1], f32, name="allowed")
     factor = ops.parameter([-1, -1], f32, name="factor")
-    temperature, top_p, uniform = (ops.parameter([-1, 1], f32, name=name) for name in ("temperature", "top_p", "uniform"))
+    temperature, top_p, uniform = (ops.parameter([-1, 1], f32, name=name)
+                                   for name in ("temperature", "top_p", "uniform"))
     top_k = ops.parameter([-1, 1], np.int64, name="top_k")
     width = ops.parameter([], np.int64, name="k")
     # Rounding makes the choice robust to the last-bit differences between batch sizes.
