@@ -18,7 +18,7 @@ class DecoderRuntime:
     (head, dim, column), as the IR takes them), so a row can be rewound
     (backtracking) by feeding from an earlier position, and rows of any length share a step.
     The sampler's selection head is appended to the IR's logits, so one infer call both runs
-    the model and picks every row's best allowed tokens. The IR has a dynamic batch; it is
+    the model and draws every row's next token. The IR has a dynamic batch; it is
     compiled once per batch bucket with every shape static, because OpenVINO's CPU plugin runs
     a static graph much faster than a dynamic one (about 0.65 against 1.0 ms a step at batch 1),
     and a few padded rows cost less than that.
