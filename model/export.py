@@ -5,7 +5,7 @@
 Writes MODEL/openvino/decoder.xml+.bin: inputs input_ids, position_ids (B, 1), past_mask (B, T),
 past_key_i (B, H, D, T: keys are cached transposed) and past_value_i (B, H, T, D); outputs logits
 (B, vocab) of the last position and new_key_i / new_value_i (B, H, 1, D). Batch and T are dynamic.
-Weights are compressed to INT8 (nncf, INT8_ASYM) unless --no-int8.
+Weights are compressed to INT8 (nncf, INT8_SYM: per output channel, no zero point) unless --no-int8.
 """
 from __future__ import annotations
 
@@ -53,7 +53,10 @@ def convert(model_dir: Path, int8: bool = True) -> ov.Model:
     if int8:
         import nncf
 
-        ov_model = nncf.compress_weights(ov_model)
+        # Symmetric: on an AVX2-only CPU the FC kernels unpack the weights every step (a lone row's step is
+        # bound by that), and without a zero point to subtract a batch-1 step is ~18% faster than
+        # INT8_ASYM; the same at batch 64, and on AVX-512; dev perplexity 86.11 against 86.10.
+        ov_model = nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode.INT8_SYM)
     return ov_model
 
 
