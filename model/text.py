@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import opencc
@@ -17,24 +18,20 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-@lru_cache(maxsize=1)
-def _s2t() -> opencc.OpenCC:
-    return opencc.OpenCC("s2t")
-
-
 def to_simplified(text: str) -> str:
     """Traditional (and variant) characters to simplified, via OpenCC t2s."""
     return _t2s().convert(text)
 
 
-def to_traditional(text: str) -> str:
-    """Simplified characters to traditional, via OpenCC s2t."""
-    return _s2t().convert(text)
-
-
 def is_han(text: str) -> bool:
     """True when text is non-empty and every character is a CJK ideograph."""
     return bool(_HAN.match(text))
+
+
+def is_ideograph(char: str) -> bool:
+    """True for any CJK ideograph, the rare extension blocks too (is_han covers the common ones,
+    which are all the corpus and the vocabulary hold)."""
+    return is_han(char) or unicodedata.name(char, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
 
 
 def normalise_punctuation(text: str) -> str:

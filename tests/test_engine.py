@@ -50,24 +50,38 @@ def test_theme_reports_its_keywords(engine: Engine) -> None:
     assert result.keywords and all(word in "秋天的夜晚思念故乡" for word in result.keywords)
 
 
-def test_strict_meter_follows_a_whole_template(engine: Engine) -> None:
-    """Some first-line key, carried through the poem by 粘对, gives every line a template it fits
-    (a character with both readings fits either tone, so the key is not read off one character)."""
+def follows_strict_templates(poem, form: str, first_keys: str = PING + ZE) -> bool:
+    """Some first-line key among first_keys, carried through the poem by 粘对, gives every line a
+    template it fits (a character with both readings fits either tone)."""
+    rhymes, width = rhyme_lines(FORMS[form].lines, False), FORMS[form].chars_per_line
+
     def fits(tones: str, wanted: str) -> bool:
         return all(t in (w, BOTH) for t, w in zip(tones, wanted) if t != UNKNOWN)
 
+    for key in first_keys:
+        templates = []
+        for index in range(len(poem.lines)):
+            key = next_key(key, index) if index else key
+            templates.append(template(width, key, PING if index in rhymes else ZE))
+        if all(fits(tones, wanted) for tones, wanted in zip(poem.tones, templates)):
+            return True
+    return False
+
+
+def test_strict_meter_follows_a_whole_template(engine: Engine) -> None:
     for form in ("五律", "七绝"):
         poem = engine.generate(PoemRequest(form=form, seed=11, strict_meter=True), timeout=60).poems[0]
-        rhymes = rhyme_lines(FORMS[form].lines, False)
-        width = FORMS[form].chars_per_line
-        keys = {}
-        for first in (PING, ZE):
-            key, keys[first] = first, []
-            for index in range(len(poem.lines)):
-                key = next_key(key, index) if index else key
-                keys[first].append(template(width, key, PING if index in rhymes else ZE))
-        assert any(all(fits(tones, wanted) for tones, wanted in zip(poem.tones, templates))
-                   for templates in keys.values()), (poem.lines, poem.tones, keys)
+        assert follows_strict_templates(poem, form), (poem.lines, poem.tones)
+
+
+def test_strict_meter_keeps_the_key_of_the_users_first_line(engine: Engine) -> None:
+    """白日依山尽 is 仄仄平平仄: its key is 仄, whatever key a strict candidate would draw for itself."""
+    tickets = [engine.submit(PoemRequest(mode="continue", text="白日依山尽，", form="五律", seed=seed, n=2,
+                                         strict_meter=True)) for seed in range(4)]
+    for ticket in tickets:
+        for poem in ticket.result(timeout=120).poems:
+            assert follows_strict_templates(poem, "五律", first_keys=ZE), (poem.lines, poem.tones)
+            assert poem.constraints["meter"]
 
 
 def test_constraints_can_be_switched_off(engine: Engine) -> None:
@@ -247,7 +261,17 @@ def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: 
     ({"mode": "continue", "text": ""}, "opening"),
     ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
     ({"mode": "continue", "text": "床前明月光，疑是地上霜。", "form": "七绝"}, "5 or 7"),
-    ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than the form"),
+    ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than a 五绝"),
+    ({"mode": "continue", "text": "床前明月光，疑是地上霜，举头望明月，低头思故乡", "form": "五绝"}, "already a whole 五绝"),
+    ({"mode": "continue", "text": "一二三四五，" * 8}, "nothing is left"),
+    ({"seed": 2**64}, "2^63"),
+    ({"seed": 1.5}, "seed must be an integer"),
+    ({"n": 2.0}, "n must be an integer"),
+    ({"top_k": True}, "top_k must be an integer"),
+    ({"temperature": "0.8"}, "temperature must be a number"),
+    ({"rhyme": 1}, "rhyme must be true or false"),
+    ({"text": 5}, "text must be a string"),
+    ({"mode": "theme", "text": "山" * 60}, "at most 50"),
     ({"mode": "continue", "text": "hello，"}, "Chinese characters"),
     ({"mode": "theme", "text": ""}, "theme"),
     ({"mode": "theme", "text": "山" * 51}, "theme too long"),
@@ -259,11 +283,12 @@ def test_bad_input_gets_a_bilingual_error(engine: Engine, request_fields: dict, 
     assert needle in error.value.en and error.value.zh
 
 
-def test_an_unknown_acrostic_character_is_named(engine: Engine) -> None:
-    char = unknown_character(engine)
+@pytest.mark.parametrize("rare", [False, True])
+def test_an_unknown_acrostic_character_is_named(engine: Engine, rare: bool) -> None:
+    char = "𠀀" if rare else unknown_character(engine)  # rare: an ideograph of CJK extension B
     with pytest.raises(PoetryError) as error:
         engine.submit(PoemRequest(mode="acrostic", text="春" + char))
-    assert char in error.value.zh and char in error.value.en
+    assert char in error.value.zh and char in error.value.en and "cannot write" in error.value.en
 
 
 def test_traditional_acrostic_characters_are_mapped(engine: Engine) -> None:
@@ -301,3 +326,37 @@ def test_no_line_is_copied_from_the_training_poems(tiny_model_dir, tmp_path) -> 
         guarded.close()
     assert not set(poem.lines) & set(first.lines) and poem.constraints["no_copy"]
     assert allowed.lines == first.lines and not allowed.constraints["no_copy"]
+
+
+def test_a_whole_quatrain_without_a_form_is_continued_as_a_regulated_poem(engine: Engine) -> None:
+    opening = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+    result = engine.generate(PoemRequest(mode="continue", text=opening, seed=1), timeout=60)
+    assert result.form == "五律" and result.poems[0].text.startswith(opening)
+    assert engine.generate(PoemRequest(form="七绝", seed=2), timeout=60).poems[0].constraints["well_formed"]
+
+
+@pytest.mark.parametrize("typed, marked", [
+    ("白日依山尽黄河入海流", "白日依山尽，黄河入海流。"),  # whole lines typed without marks
+    ("千山鸟飞绝", "千山鸟飞绝，"),  # a full line without its mark is the user's line all the same
+])
+def test_an_opening_reads_the_same_with_or_without_marks(engine: Engine, typed: str, marked: str) -> None:
+    poems = [engine.generate(PoemRequest(mode="continue", text=text, seed=3), timeout=60).poems[0]
+             for text in (typed, marked)]
+    assert poems[0].text == poems[1].text and poems[0].constraints == poems[1].constraints
+    assert all(poems[0].constraints.values()), poems[0].constraints
+
+
+def test_a_users_first_line_ending_in_an_oblique_tone_is_not_made_to_rhyme(engine: Engine) -> None:
+    """晓 is 仄: asking line 1 to rhyme cannot hold, so the user's line decides."""
+    tickets = [engine.submit(PoemRequest(mode="continue", text="春眠不觉晓，", form="五绝", seed=seed,
+                                         rhyme_first_line=True)) for seed in range(4)]
+    for ticket in tickets:
+        poem = ticket.result(timeout=60).poems[0]
+        assert poem.rhyme_positions == [1, 3] and all(poem.constraints.values()), poem.constraints
+
+
+def test_acrostic_heads_still_to_come_count_as_repeats(engine: Engine) -> None:
+    tickets = [engine.submit(PoemRequest(mode="acrostic", text="春夏秋冬春夏", seed=seed)) for seed in range(4)]
+    for ticket in tickets:
+        poem = ticket.result(timeout=60).poems[0]
+        assert poem.constraints["no_repeat"] and poem.text.count("春") == 2, poem.text

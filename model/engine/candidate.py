@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from model.engine.check import MAX_CHAR_REPEATS
 from model.engine.copies import CopyTable
 from model.engine.meter import column_tone, key_of_line, meter_columns, next_key, rhyme_lines, template
 from model.engine.plan import Plan
@@ -68,6 +69,9 @@ class Candidate:
         # Kept up to date as tokens come and go, instead of recounted every step of every row.
         self.han_counts: Counter[int] = Counter()  # the poem's Han tokens
         self._text = ""  # the poem's characters, the user's own where the model saw [UNK]
+        # The user's Han characters by cell, as tokens (their repeats are counted before they are written).
+        forced = {cell: shared.tokenizer.id_of(char) for cell, char in plan.forced.items()}
+        self.forced_tokens = [(cell, token) for cell, token in sorted(forced.items()) if shared.is_han[token]]
         self.attempts = [0] * self.form.lines
         self.fed = 0
         self.row = -1
@@ -108,7 +112,10 @@ class Candidate:
             return self.shared.mask(None, False, False, None), used[:0], used
         allowed, banned = self._allowed(line, column)
         if self.request.no_repeat:
-            banned = np.concatenate([banned, [t for t, n in counts.items() if n >= 2]]).astype(np.int64)
+            # The user's characters still to come count too (an acrostic's later heads).
+            pending = Counter(token for cell, token in self.forced_tokens if cell > (line, column))
+            full = [t for t in counts.keys() | pending.keys() if counts[t] + pending[t] >= MAX_CHAR_REPEATS]
+            banned = np.concatenate([banned, full]).astype(np.int64)
         return allowed, banned, used
 
     def take(self, choice: Choice | None) -> None:
@@ -180,8 +187,9 @@ class Candidate:
         return None
 
     def _line_key(self, lines: list[str], line: int) -> str | None:
-        """The key tone line `line` must follow: chosen by line 1, then fixed by 粘对."""
-        key = self.first_key or (key_of_line(lines[0], self.width) if lines else None)
+        """The key tone line `line` must follow: the one line 1 shows (the user's own line, or one written
+        to the strict template's key), else the strict key drawn at the start; then fixed by 粘对."""
+        key = (key_of_line(lines[0], self.width) if lines else None) or self.first_key
         for index in range(1, line + 1):
             if key:
                 key = next_key(key, index)

@@ -141,25 +141,28 @@ class Engine:
                 if not self.running:
                     break
                 self._admit()
-            self._drop_cancelled()
-            if self.live:
-                try:
+            try:
+                self._drop_cancelled()
+                if self.live:
                     self._step()
-                except Exception as error:  # a bug must fail the requests in the batch, not hang them
-                    log.exception("decode step failed")
-                    self._fail_live(error)
-            if not self.live:  # no infer call coming to report before
-                self._report()
+                if not self.live:  # no infer call coming to report before
+                    self._report()
+            except Exception as error:  # a bug must fail the requests in the batch, not hang them
+                log.exception("decode step failed")
+                self._fail_live(error)
         self._report()
         for ticket in list(self.waiting) + self._live_tickets():
-            ticket.future.set_exception(CancelledError("引擎已关闭 / the engine was shut down"))
+            self._finish(ticket, CancelledError("引擎已关闭 / the engine was shut down"))
 
     def _admit(self) -> None:
         """Move waiting requests into the batch while all their candidates fit."""
         while self.waiting and len(self.live) + len(self.waiting[0].candidates) <= self.max_batch:
             ticket = self.waiting.popleft()
             if ticket.cancelled:
-                ticket.future.set_exception(CancelledError("请求已取消 / the request was cancelled"))
+                self._finish(ticket, CancelledError("请求已取消 / the request was cancelled"))
+                continue
+            if all(c.done for c in ticket.candidates):  # nothing left to decode (the planner refuses
+                self._finish(ticket, self._result(ticket))  # such requests; this keeps them out of a step)
                 continue
             for candidate in ticket.candidates:
                 candidate.row = len(self.live)
@@ -193,7 +196,7 @@ class Engine:
         for ticket in self.unreported:
             ticket.report_progress()
             if all(c.done for c in ticket.candidates) and not ticket.future.done():
-                ticket.future.set_result(self._result(ticket))
+                self._finish(ticket, self._result(ticket))
         self.unreported = []
 
     def _live_tickets(self) -> list[Ticket]:
@@ -203,13 +206,23 @@ class Engine:
     def _fail_live(self, error: Exception) -> None:
         for ticket in self._live_tickets():
             self._release(ticket)
-            ticket.future.set_exception(error)
+            self._finish(ticket, error)
 
     def _drop_cancelled(self) -> None:
         for ticket in self._live_tickets():
             if ticket.cancelled:
                 self._release(ticket)
-                ticket.future.set_exception(CancelledError("请求已取消 / the request was cancelled"))
+                self._finish(ticket, CancelledError("请求已取消 / the request was cancelled"))
+
+    @staticmethod
+    def _finish(ticket: Ticket, outcome: PoemResult | Exception) -> None:
+        """Settle a ticket's future once: a ticket can finish and be cancelled in the same step."""
+        if ticket.future.done():
+            return
+        if isinstance(outcome, Exception):
+            ticket.future.set_exception(outcome)
+        else:
+            ticket.future.set_result(outcome)
 
     def _release(self, ticket: Ticket) -> None:
         """Take a ticket's candidates still in the batch out of it."""

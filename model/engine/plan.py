@@ -5,10 +5,10 @@ import math
 from dataclasses import dataclass, field
 
 from model.engine.types import FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MAX_THEME, MODES, PoemRequest, PoetryError
-from model.engine.prosody import PING, tone_of
+from model.engine.prosody import BOTH, PING, tone_of
 from model.forms import FORMS, Form
-from model.text import is_han, normalise_punctuation, split_lines, to_simplified
-from model.tokenizer import CharTokenizer, UnknownCharacterError
+from model.text import is_han, is_ideograph, normalise_punctuation, split_lines, to_simplified
+from model.tokenizer import CharTokenizer
 
 DEFAULT_FORM = "七绝"
 MAX_KEYWORDS = 3
@@ -28,14 +28,45 @@ class Plan:
     given_lines: int = 0  # whole lines the user wrote (continuation): context, not judged for meter
 
 
+INTEGER_FIELDS = ("n", "top_k")
+NUMBER_FIELDS = ("temperature", "top_p", "repetition_penalty")
+TEXT_FIELDS = ("mode", "form", "text")
+SWITCH_FIELDS = ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+
+
+def check_types(request: PoemRequest) -> None:
+    """Each field of the type it documents (bool is no number here, though Python lets it be one)."""
+    def wrong(name: str, zh_kind: str, en_kind: str) -> PoetryError:
+        return PoetryError(f"{name} 须为{zh_kind}", f"{name} must be {en_kind}")
+
+    for name in TEXT_FIELDS:
+        if not isinstance(getattr(request, name), str):
+            raise wrong(name, "字符串", "a string")
+    for name in SWITCH_FIELDS:
+        if not isinstance(getattr(request, name), bool):
+            raise wrong(name, " true 或 false", "true or false")
+    for name in INTEGER_FIELDS + ("seed",):
+        value = getattr(request, name)
+        if not (isinstance(value, int) and not isinstance(value, bool)) and not (name == "seed" and value is None):
+            raise wrong(name, "整数", "an integer")
+    for name in NUMBER_FIELDS:
+        value = getattr(request, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise wrong(name, "数字", "a number")
+
+
 def check_ranges(request: PoemRequest) -> None:
-    """Sampling parameters within their documented ranges."""
+    """Every field of the type and within the range it documents."""
+    check_types(request)
+    limit = MAX_THEME if request.mode == "theme" else MAX_TEXT
+    what_zh, what_en = ("主题", "theme") if request.mode == "theme" else ("文字", "text")
     checks = [
         (request.mode in MODES, f"未知模式 {request.mode!r}", f"unknown mode {request.mode!r}; use one of {', '.join(MODES)}"),
         (request.form in ("", *FORM_NAMES), f"未知诗体 {request.form!r}", f"unknown form {request.form!r}; use one of {', '.join(FORM_NAMES)}"),
-        (len(request.text) <= MAX_TEXT, f"文字过长（最多 {MAX_TEXT} 字）", f"text too long (at most {MAX_TEXT} characters)"),
+        (len(request.text) <= limit, f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)"),
         (1 <= request.n <= MAX_CANDIDATES, f"候选数须在 1–{MAX_CANDIDATES} 之间", f"n must be between 1 and {MAX_CANDIDATES}"),
-        (request.seed is None or 0 <= request.seed < 2**63, "随机种子须为非负整数", "seed must be a non-negative integer"),
+        (request.seed is None or 0 <= request.seed < 2**63, "随机种子须为 0 到 2^63−1 之间的整数",
+         "seed must be an integer from 0 to 2^63 − 1"),
         (0 < request.temperature <= 2 and math.isfinite(request.temperature), "温度须在 (0, 2] 之间", "temperature must be in (0, 2]"),
         (0 <= request.top_k <= 1000, "top_k 须在 0–1000 之间", "top_k must be between 0 and 1000"),
         (0 < request.top_p <= 1, "top_p 须在 (0, 1] 之间", "top_p must be in (0, 1]"),
@@ -54,8 +85,9 @@ def plan_acrostic(text: str, form_name: str, tokenizer: CharTokenizer) -> Plan:
     heads = clean_text(text)
     if not heads:
         raise PoetryError("藏头诗需要 1–8 个字", "an acrostic needs 1 to 8 characters")
-    if not is_han(heads):
-        raise PoetryError("藏头字只能是汉字", "acrostic characters must be Chinese characters")
+    for char in heads:
+        if not is_ideograph(char):
+            raise PoetryError(f"藏头字只能是汉字，“{char}”不是", f"acrostic characters must be Chinese characters; {char!r} is not")
     if len(heads) > 8:
         raise PoetryError(f"藏头字最多 8 个，收到 {len(heads)} 个", f"at most 8 acrostic characters, got {len(heads)}")
     form = FORMS[form_name] if form_name else FORMS["七绝" if len(heads) <= 4 else "七律"]
@@ -63,29 +95,50 @@ def plan_acrostic(text: str, form_name: str, tokenizer: CharTokenizer) -> Plan:
         raise PoetryError(f"{form.name}只有 {form.lines} 句，放不下 {len(heads)} 个藏头字",
                           f"a {form.name} has {form.lines} lines, too few for {len(heads)} acrostic characters")
     for char in heads:
-        try:
-            tokenizer.id_of(char, strict=True)
-        except UnknownCharacterError:
-            raise PoetryError(f"模型不会写“{char}”字，请换一个", f"the model cannot write the character {char!r}; use another") from None
+        if not writable(char, tokenizer):
+            raise PoetryError(f"模型不会写“{char}”字，请换一个", f"the model cannot write the character {char!r}; use another")
     return Plan(form, forced={(i, 0): char for i, char in enumerate(heads)})
 
 
-def opening_width(complete: list[str], partial: str, form_name: str) -> int:
-    """The line length an opening implies, or a clear error."""
+def writable(char: str, tokenizer: CharTokenizer) -> bool:
+    """Whether the model can write char: a Han character of its vocabulary."""
+    return is_han(char) and tokenizer.id_of(char) != tokenizer.unk_id
+
+
+def opening_width(complete: list[str], tail: str, form_name: str) -> int:
+    """The line length an opening implies, or a clear error. Without a form or a marked line, an
+    unpunctuated opening is read as lines of 5 when its length is a multiple of 5 and not of 7,
+    else as (part of) lines of 7."""
     widths = {len(line) for line in complete}
     if form_name:
         width = FORMS[form_name].chars_per_line
     elif widths:
         width = widths.pop() if len(widths) == 1 else 0
     else:
-        width = 5 if len(partial) == 5 else 7
+        width = 5 if len(tail) % 5 == 0 and len(tail) % 7 != 0 else 7
     if any(len(line) != width for line in complete) or width not in (5, 7):
         raise PoetryError("开头的每句须同为五字或七字" + (f"（{form_name}每句 {width} 字）" if form_name else ""),
                           "every line of the opening must have 5 or 7 characters, all the same"
                           + (f" ({form_name} lines have {width})" if form_name else ""))
-    if len(partial) > width:
-        raise PoetryError(f"末句超过 {width} 字", f"the last line is longer than {width} characters")
     return width
+
+
+def form_with_room(width: int, lines: int, partial: bool, form_name: str) -> Form:
+    """The asked form, or the shortest of this width with room after the opening; or a clear error."""
+    if form_name:
+        form = FORMS[form_name]
+        if lines > form.lines or (lines == form.lines and partial):
+            raise PoetryError(f"开头有 {lines + partial} 句，{form.name}只有 {form.lines} 句",
+                              f"the opening has {lines + partial} lines, more than a {form.name}'s {form.lines}")
+        if lines == form.lines:
+            raise PoetryError(f"开头已是一首完整的{form.name}，没有可续写的",
+                              f"the opening is already a whole {form.name}: nothing is left to write")
+        return form
+    form = next((f for f in FORMS.values() if f.chars_per_line == width and f.lines > lines), None)
+    if form is None:
+        raise PoetryError(f"开头有 {lines + partial} 句，已是整首律诗或更长，没有可续写的",
+                          f"the opening has {lines + partial} lines, a whole 律诗 or more: nothing is left to write")
+    return form
 
 
 def plan_continuation(text: str, form_name: str) -> Plan:
@@ -94,19 +147,18 @@ def plan_continuation(text: str, form_name: str) -> Plan:
         raise PoetryError("续写需要开头", "a continuation needs an opening")
     lines, marks = split_lines(opening)
     complete = [line for line, mark in zip(lines, marks) if mark]
-    partial = "" if marks[-1] else lines[-1]
-    if not all(is_han(line) for line in complete) or (partial and not is_han(partial)):
+    tail = "" if marks[-1] else lines[-1]
+    if not all(is_han(line) for line in complete) or (tail and not is_han(tail)):
         raise PoetryError("开头只能是汉字和标点，且不能有空句", "the opening may hold only Chinese characters and punctuation, with no empty line")
-    width = opening_width(complete, partial, form_name)
-    count = len(complete) + bool(partial)
-    if form_name:
-        form = FORMS[form_name]
-    else:
-        form = next((f for f in FORMS.values() if f.chars_per_line == width and f.lines >= count), None)
-    if form is None or count > form.lines:
-        raise PoetryError(f"开头有 {count} 句，超过诗体的句数", f"the opening has {count} lines, more than the form allows")
-    given = "".join(line.ljust(width, "\0") for line in complete) + partial
-    forced = {divmod(i, width): char for i, char in enumerate(given) if char != "\0"}
+    width = opening_width(complete, tail, form_name)
+    # Whole lines typed without marks count as lines, as do the user's marked ones; what is left is
+    # the start of the next line.
+    whole = len(tail) - len(tail) % width
+    complete += [tail[i:i + width] for i in range(0, whole, width)]
+    partial = tail[whole:]
+    form = form_with_room(width, len(complete), bool(partial), form_name)
+    given = "".join(complete) + partial
+    forced = {divmod(i, width): char for i, char in enumerate(given)}
     return Plan(form, forced=forced, given_lines=len(complete))
 
 
@@ -117,23 +169,24 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
     theme = clean_text(text)
     if not theme:
         raise PoetryError("主题不能为空", "the theme must not be empty")
-    if len(theme) > MAX_THEME:
-        raise PoetryError(f"主题过长（最多 {MAX_THEME} 字）", f"theme too long (at most {MAX_THEME} characters)")
-    known = lambda word: all(tokenizer.id_of(c) != tokenizer.unk_id for c in word)  # noqa: E731
-    words = [w for w in jieba.analyse.extract_tags(theme, topK=8) if is_han(w) and known(w)]
+    words = [w for w in jieba.analyse.extract_tags(theme, topK=8) if all(writable(c, tokenizer) for c in w)]
     words = [w[:MAX_KEYWORD_CHARS] for w in words][:MAX_KEYWORDS]
     if not words:
-        chars = "".join(c for c in theme if is_han(c) and known(c))[:MAX_KEYWORD_CHARS]
+        chars = "".join(c for c in theme if writable(c, tokenizer))[:MAX_KEYWORD_CHARS]
         words = [chars] if chars else []
     if not words:
         raise PoetryError("主题里没有可用的汉字", "the theme holds no Chinese characters the model knows")
     return words
 
 
-def ends_in_level_tone(plan: Plan) -> bool:
-    """Whether the user wrote all of line 1 and it ends in a level-tone (平) character."""
+def first_line_rhymes(plan: Plan, asked: bool) -> bool:
+    """Whether line 1 rhymes: as asked, unless the user wrote its last character, which then decides
+    (a level tone makes it rhyme, an oblique one cannot, one with both readings may as asked)."""
     last = plan.forced.get((0, plan.form.chars_per_line - 1))
-    return last is not None and tone_of(last) == PING
+    if last is None:
+        return asked
+    tone = tone_of(last)
+    return tone == PING or (asked and tone == BOTH)
 
 
 def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:
@@ -147,5 +200,5 @@ def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:
         plan = Plan(FORMS[request.form or DEFAULT_FORM], keywords=theme_keywords(request.text, tokenizer))
     else:
         plan = Plan(FORMS[request.form or DEFAULT_FORM])
-    plan.first_line_rhymes = request.rhyme_first_line or ends_in_level_tone(plan)
+    plan.first_line_rhymes = first_line_rhymes(plan, request.rhyme_first_line)
     return plan
