@@ -36,7 +36,7 @@ class PoemRequest:
     n: int = 1  # candidates, 1..MAX_CANDIDATES
     seed: int | None = None  # same seed, parameters and weights give the same poems
     temperature: float = 0.8  # (0, 2]
-    top_k: int = 40  # 0 = off, else 1..1000
+    top_k: int = 40  # 1..1000 best tokens; 0 = no top-k cut (the draw still ranks at most sampler.FULL_SORT_K)
     top_p: float = 0.95  # (0, 1]
     repetition_penalty: float = 1.1  # [1, 2]
     rhyme: bool = True  # even lines rhyme in one 平水韵 level-tone group
