@@ -1,7 +1,7 @@
 """Load test of a model server on this machine: N concurrent streaming clients for T seconds.
 
     python -m bench.load [--server 127.0.0.1:50051] [--concurrency 64] [--seconds 60] [--form 七律]
-                         [--in-process [--model model/weights]]
+                         [--in-process [--model model/weights] [--max-batch 64]]
 
 Each client has its own channel and makes GenerateStream calls one after another until the time
 is up (the last call may run past it), then the script prints throughput, p50/p95/p99 latency of
@@ -10,7 +10,8 @@ The clients are asyncio tasks on one thread (grpc.aio): the load generator share
 CPU, and 64 client threads woken for every streamed message cost it about a third of a core.
 With --in-process the same load also runs on an engine in this process (no gRPC, the server
 idle meanwhile), in turns with the server (ROUNDS each of seconds/ROUNDS, since this VM's speed
-drifts within minutes), and the script prints the server's throughput as a share of the engine's.
+drifts within minutes), and the script prints the server's throughput as a share of the engine's;
+that engine decodes as many rows at once as the server says it does (GetInfo), else --max-batch.
 Only loopback addresses are accepted: this is a benchmark, not a way to flood someone's server.
 """
 from __future__ import annotations
@@ -30,9 +31,11 @@ import grpc
 from bench.engine import DEFAULT_MODEL, keep_in_flight
 from model.engine import Engine
 from model.engine.types import PoemRequest
+from model.forms import FORMS
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
 CALL_TIMEOUT_S = 120.0
+INFO_TIMEOUT_S = 5.0
 ROUNDS = 4  # turns of engine and server with --in-process
 
 
@@ -117,9 +120,20 @@ def summary(tally: Tally, concurrency: int, form: str) -> dict:
             "errors": dict(tally.errors)}
 
 
-def compare(address: str, model: Path, concurrency: int, seconds: float, form: str) -> tuple[Tally, float]:
-    """The server's tally and the in-process engine's poems/s, loaded in turns."""
-    engine = Engine(model, max_batch=64)
+def server_max_batch(address: str) -> int | None:
+    """The rows the server decodes together, from its GetInfo; None when it does not answer."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = poet_pb2_grpc.PoetStub(channel).GetInfo(poet_pb2.GetInfoRequest(), timeout=INFO_TIMEOUT_S)
+        except grpc.RpcError:
+            return None
+    return reply.max_batch or None
+
+
+def compare(address: str, model: Path, concurrency: int, seconds: float, form: str,
+            max_batch: int) -> tuple[Tally, float]:
+    """The server's tally and the in-process engine's poems/s (max_batch rows at once), loaded in turns."""
+    engine = Engine(model, max_batch=max_batch)
     try:
         engine.generate(PoemRequest(form=form, seed=0))  # warm-up
         tally, poems, elapsed = Tally(), 0, 0.0
@@ -139,14 +153,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", default=os.environ.get("POET_SERVER", "127.0.0.1:50051"), help="HOST:PORT")
     parser.add_argument("--concurrency", type=int, default=64, help="clients streaming at once")
     parser.add_argument("--seconds", type=float, default=60, help="how long to keep starting poems")
-    parser.add_argument("--form", default="七律", help="五绝 | 七绝 | 五律 | 七律")
+    parser.add_argument("--form", default="七律", choices=list(FORMS))
     parser.add_argument("--in-process", action="store_true", help="also run the load on an engine in this process")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="weights for --in-process")
+    parser.add_argument("--max-batch", type=int, default=int(os.environ.get("POET_MAX_BATCH", "64")),
+                        help="rows the --in-process engine decodes together when the server's GetInfo does not say")
     args = parser.parse_args(argv)
     if not is_loopback(args.server):
         parser.error(f"{args.server} is not a loopback address")
     if args.in_process:
-        tally, engine_rate = compare(args.server, args.model, args.concurrency, args.seconds, args.form)
+        max_batch = server_max_batch(args.server) or args.max_batch
+        tally, engine_rate = compare(args.server, args.model, args.concurrency, args.seconds, args.form, max_batch)
     else:
         tally, engine_rate = run(args.server, args.concurrency, args.seconds, args.form), None
     result = summary(tally, args.concurrency, args.form)

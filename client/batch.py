@@ -4,10 +4,12 @@
     python -m client.batch heads.txt --mode acrostic -o OUT.jsonl
 
 IN is JSONL, one request a line ({"id","mode","form","text","n","seed","temperature","top_k",
-"top_p","rhyme","meter"}, all but mode optional, ids default to the line number), or plain text
-with one prompt a line and --mode. Each OUT line is the request plus "poem", "lines", "score"
-(and "poems" when n > 1), or plus "error" for a line that is not JSON or a request the server
-refuses; the run goes on. OUT's order is the order requests finish in.
+"top_p","rhyme","meter"} and PoetClient's other fields, all but mode optional, ids default to the
+line number), or plain text with one prompt a line and --mode. Each OUT line is the request plus
+"poem", "lines", "score" (and "poems" when n > 1), or plus "error" for a line that is not JSON,
+lacks "mode", has an unknown field or an id an earlier line has (that record also gets "line", its
+line number), or a request the server refuses; the run goes on. OUT's order is the order requests
+finish in. A missing or unreadable IN, or a bad flag, stops the run before OUT is touched (exit 2).
 
 Lines are written whole, one write each, so a killed run loses nothing it finished, and --resume
 appends only the ids OUT lacks. Requests the server could not answer (unreachable, timed out,
@@ -22,6 +24,7 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ from client.poet_client import FIELDS, PoetClient
 from client.types import GenerateResult
 
 MODES = ("random", "continue", "acrostic", "theme")
+INPUT_FIELDS = {"id", *FIELDS}
 BUSY_RETRIES, BUSY_BACKOFF_S = 6, 0.5  # a full queue empties in seconds: wait up to ~30 s in all
 
 
@@ -49,29 +53,48 @@ class Summary:
 
 
 def read_requests(path: Path, mode: str | None) -> list[dict]:
-    """Requests with ids (line numbers where missing); a line that is not a JSON object becomes an error record."""
-    requests = []
+    """Requests with ids (line numbers where missing); a bad line becomes an error record."""
+    requests, first_line = [], {}  # first_line: each id and the line it first came on
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         if mode:
             requests.append({"id": str(number), "mode": mode, "text": line.strip()})
             continue
-        try:
-            request = json.loads(line)
-            if not isinstance(request, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as error:
-            message = f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}"
-            requests.append({"id": str(number), "error": message})
-            continue
-        request.setdefault("id", str(number))
+        request = parse_line(line, number)
+        seen = first_line.setdefault(str(request["id"]), number)
+        if seen != number:  # the later line is refused, so that an id in OUT names one request
+            request |= {"line": number, "error": f"第 {number} 行的 id 与第 {seen} 行重复 / "
+                                                 f"duplicate id: line {number} has the id of line {seen}"}
         requests.append(request)
     return requests
 
 
+def parse_line(line: str, number: int) -> dict:
+    """One JSONL line as a request with its id, or an error record saying what is wrong with it."""
+    try:
+        request = json.loads(line)
+        if not isinstance(request, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as error:
+        return {"id": str(number), "error": f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}"}
+    request.setdefault("id", str(number))
+    unknown = sorted(set(request) - INPUT_FIELDS)
+    if unknown:
+        names = ", ".join(unknown)
+        return request | {"error": f"第 {number} 行有未知字段：{names} / line {number} has unknown field(s): {names}"}
+    if request.get("mode") is None:  # the one field the spec requires: a missing mode is a mistake, not random
+        return request | {"error": f"第 {number} 行缺少 mode / line {number} has no \"mode\""}
+    return request
+
+
+def resume_key(record: dict) -> str:
+    """What --resume matches IN and OUT by: the id, and the line too for a duplicate id's error."""
+    return f"{record['id']} (line {record['line']})" if "line" in record else str(record["id"])
+
+
 def done_ids(path: Path) -> set[str]:
-    """Ids already in OUT; a torn last line (a kill mid-write) is cut off so appending starts clean."""
+    """Resume keys of the records in OUT; a torn last line (a kill mid-write) is cut off so appending starts clean."""
     if not path.exists():
         return set()
     data = path.read_bytes()
@@ -79,9 +102,9 @@ def done_ids(path: Path) -> set[str]:
         with open(path, "r+b") as out:
             out.truncate(data.rfind(b"\n") + 1)
     ids = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            ids.add(str(json.loads(line)["id"]))
+            ids.add(resume_key(json.loads(line)))
         except (ValueError, KeyError, TypeError):
             continue
     return ids
@@ -115,11 +138,10 @@ def generate_one(client: PoetClient, request: dict, stop: threading.Event) -> di
     return None
 
 
-def run(args: argparse.Namespace) -> Summary:
+def run(args: argparse.Namespace, requests: list[dict]) -> Summary:
     """Generate every request OUT lacks, writing each record as soon as it is done."""
-    requests = read_requests(args.input, args.mode)
     skip = done_ids(args.output) if args.resume else set()
-    todo = [r for r in requests if str(r["id"]) not in skip]
+    todo = [r for r in requests if resume_key(r) not in skip]
     summary, stop, started = Summary(), threading.Event(), time.perf_counter()
     # Unbuffered binary: each record is one write(2), so a kill never leaves half a record behind.
     with open(args.output, "ab" if args.resume else "wb", buffering=0) as out, \
@@ -153,19 +175,45 @@ def take(future: Future[dict | None], stop: threading.Event, summary: Summary) -
     return record
 
 
+def positive(kind: type) -> Callable[[str], int | float]:
+    """An argparse type: a number of `kind` above 0."""
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        return value
+
+    return parse
+
+
+def read_error(path: Path, error: OSError | UnicodeDecodeError) -> str:
+    """A one-line message for an IN that cannot be read."""
+    if isinstance(error, UnicodeDecodeError):
+        return f"{path} 不是 UTF-8 文本 / {path} is not UTF-8 text (byte {error.start})"
+    return f"无法读取 {path} / cannot read {path}: {error.strerror}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run a batch; prints a summary on stderr and returns 0 when nothing is left to do."""
+    """Run a batch; prints a summary on stderr and returns 0 when nothing is left to do, 2 for bad input."""
     parser = argparse.ArgumentParser(prog="python -m client.batch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", type=Path, help="JSONL requests, or plain prompts with --mode")
     parser.add_argument("-o", "--output", type=Path, required=True, help="JSONL records")
     parser.add_argument("--mode", choices=MODES, help="IN is plain text, one prompt a line, all in this mode")
     parser.add_argument("--server", default=None, help="HOST:PORT (default $POET_SERVER or 127.0.0.1:50051)")
-    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    parser.add_argument("--concurrency", type=positive(int), default=8, help="requests in flight")
+    parser.add_argument("--timeout", type=positive(float), default=120.0, help="seconds per request")
     parser.add_argument("--resume", action="store_true", help="append, skipping ids already in OUT")
     args = parser.parse_args(argv)
-    summary = run(args)
+    try:  # before OUT is opened: a mistake here must not truncate it
+        requests = read_requests(args.input, args.mode)
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"{parser.prog}: error: {read_error(args.input, error)}", file=sys.stderr)
+        return 2
+    summary = run(args, requests)
     left = f", {summary.not_done} not done (run again with --resume)" if summary.not_done else ""
     print(f"{summary.requests} requests, {summary.poems} poems, {summary.errors} errors{left}, "
           f"{summary.poems / max(summary.seconds, 1e-9):.1f} poems/s in {summary.seconds:.1f} s", file=sys.stderr)

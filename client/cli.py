@@ -1,6 +1,7 @@
 """Command line: `python -m client acrostic 春夏秋冬 --form 七绝` prints a poem from the model server.
 
 Exit status: 0 written, 2 bad input (the server's message is printed), 1 server busy or unreachable.
+With --json an error is JSON too, on stdout: {"error": {"zh", "en", "message", "code"}}.
 """
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ import json
 import sys
 
 from client.errors import InvalidRequest, PoetClientError
-from client.poet_client import PoetClient
+from client.poet_client import FIELDS, PoetClient
 from client.types import GenerateResult
 
 MODES = ("random", "continue", "acrostic", "theme")
-REQUEST_FLAGS = ("mode", "text", "form", "n", "seed", "temperature", "top_k", "top_p", "rhyme", "meter",
-                 "strict_meter")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,9 +28,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument("--repetition-penalty", type=float, default=None, help="[1, 2]")
     parser.add_argument("--no-rhyme", dest="rhyme", action="store_false", default=None)
+    parser.add_argument("--rhyme-first-line", action="store_true", default=None, help="line 1 rhymes too")
     parser.add_argument("--no-meter", dest="meter", action="store_false", default=None)
     parser.add_argument("--strict-meter", action="store_true", default=None)
+    parser.add_argument("--allow-repeat", dest="no_repeat", action="store_false", default=None,
+                        help="allow a repeated line or a character more than twice")
+    parser.add_argument("--allow-copy", dest="no_copy", action="store_false", default=None,
+                        help="allow a line copied from the training poems")
     parser.add_argument("--server", default=None, help="HOST:PORT (default $POET_SERVER or 127.0.0.1:50051)")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--stream", action="store_true", help="show the characters on stderr as they are decoded")
@@ -61,24 +66,29 @@ def fetch(client: PoetClient, fields: dict, stream: bool) -> GenerateResult:
             print(f"\r{event.index}: {event.text}\033[K", end="", file=sys.stderr, flush=True)
     if draw:
         print(file=sys.stderr)
-    if result is None:
-        raise PoetClientError("模型服务没有返回结果 / the model server sent no result")
-    return result
+    return result  # stream() ends with the result or raises
+
+
+def report(error: PoetClientError, as_json: bool) -> None:
+    """The error's message on stderr, or as a JSON object on stdout where the result would have gone."""
+    if not as_json:
+        print(error.message, file=sys.stderr)
+        return
+    zh, _, en = error.message.partition(" / ")
+    body = {"zh": zh, "en": en or zh, "message": error.message, "code": error.code.name if error.code else None}
+    print(json.dumps({"error": body}, ensure_ascii=False, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = parse_args(argv)
-    fields = {name: getattr(args, name) for name in REQUEST_FLAGS}
+    fields = {name: getattr(args, name) for name in FIELDS}
     try:
         with PoetClient(args.server) as client:
             result = fetch(client, fields, args.stream)
-    except InvalidRequest as error:
-        print(error.message, file=sys.stderr)
-        return 2
     except PoetClientError as error:
-        print(error.message, file=sys.stderr)
-        return 1
+        report(error, args.json)
+        return 2 if isinstance(error, InvalidRequest) else 1
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:

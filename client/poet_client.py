@@ -5,12 +5,14 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from itertools import chain
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.descriptor import FieldDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from client.errors import InvalidRequest, from_rpc_error
+from client.errors import InvalidRequest, PoetClientError, from_rpc_error
 from client.types import GenerateResult, PoemOut, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
@@ -19,6 +21,11 @@ FIELDS = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", 
           "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
 HEALTH_TIMEOUT_S = 5.0
 BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
+# What each kind of request field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is spaced).
+TYPE_NAMES = {FieldDescriptor.CPPTYPE_STRING: ("字符串", "a string"), FieldDescriptor.CPPTYPE_INT32: ("整数", "an integer"),
+              FieldDescriptor.CPPTYPE_UINT64: ("整数", "an integer"), FieldDescriptor.CPPTYPE_FLOAT: ("数字", "a number"),
+              FieldDescriptor.CPPTYPE_BOOL: (" true 或 false", "true or false")}
+NO_RESULT = "模型服务的流没有返回结果就结束了 / the model server's stream ended without a result"
 T = TypeVar("T")
 
 
@@ -34,10 +41,33 @@ def build_request(fields: dict) -> poet_pb2.GenerateRequest:
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise InvalidRequest(f"未知字段 / unknown field(s): {', '.join(sorted(unknown))}")
+    request = poet_pb2.GenerateRequest()
+    for name, value in fields.items():
+        if value is not None:
+            set_field(request, name, value)
+    return request
+
+
+def is_unicode(text: str) -> bool:
+    """False for a str that UTF-8 cannot encode (a lone surrogate, e.g. from JSON's "\\ud800")."""
     try:
-        return poet_pb2.GenerateRequest(**{k: v for k, v in fields.items() if v is not None})
-    except (TypeError, ValueError) as error:
-        raise InvalidRequest(f"字段类型错误 / a field has the wrong type: {error}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def set_field(request: poet_pb2.GenerateRequest, name: str, value: Any) -> None:
+    """Set one field, or raise an InvalidRequest that names it and says what is wrong."""
+    if isinstance(value, str) and not is_unicode(value):
+        raise InvalidRequest(f"{name} 含有无效的 Unicode 字符 / {name} is not valid Unicode text")
+    try:
+        setattr(request, name, value)
+    except TypeError:
+        zh, en = TYPE_NAMES[request.DESCRIPTOR.fields_by_name[name].cpp_type]
+        raise InvalidRequest(f"{name} 须为{zh} / {name} must be {en}, not {type(value).__name__}") from None
+    except ValueError:  # protobuf's only ValueError here: an integer the field cannot hold
+        raise InvalidRequest(f"{name} 超出范围：{value!r} / {name} is out of range: {value!r}") from None
 
 
 class PoetClient:
@@ -65,15 +95,18 @@ class PoetClient:
         return result_from_pb(self._retry(lambda: self.stub.Generate(request, timeout=self.timeout)))
 
     def stream(self, **fields: object) -> Iterator[Progress | GenerateResult]:
-        """Progress events as characters are decoded, then exactly one GenerateResult."""
+        """Progress events as characters are decoded, then exactly one GenerateResult
+        (a PoetClientError if the stream ends without one)."""
         request = build_request(fields)
         call, first = self._retry(lambda: self._open_stream(request))
         try:
-            if first is None:  # a stream that ended without its result: the caller sees no events
-                return
-            yield _event(first)
-            for reply in call:
+            done = False
+            # Read to the end of the stream (done is last): cancelling right after it would log a CANCELLED call.
+            for reply in call if first is None else chain([first], call):
+                done = reply.HasField("done")
                 yield _event(reply)
+            if not done:
+                raise PoetClientError(NO_RESULT)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         finally:

@@ -1,10 +1,13 @@
-"""Engine errors become gRPC status codes here, in one interceptor that also logs each RPC."""
+"""Engine errors become gRPC status codes here, in one interceptor that also logs each RPC,
+refuses requests that are not protobuf and counts calls in flight for the drain on SIGTERM."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -12,6 +15,16 @@ import grpc
 from model.engine.types import CancelledError, OverloadedError, PoetryError
 
 log = logging.getLogger("poet.grpc")
+
+
+class MalformedRequest(Exception):
+    """The request bytes are not a valid protobuf message of the method's request type."""
+
+
+class ShuttingDown(Exception):
+    """The server is draining: it finishes the calls in flight and takes no new ones."""
+
+
 # Each engine error, its status code, and the message to use when the error carries none
 # (a future's TimeoutError is bare); the engine's own bilingual message is passed on otherwise.
 STATUS_OF = (
@@ -19,6 +32,9 @@ STATUS_OF = (
     (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED, "服务繁忙 / the server is busy"),
     (TimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED, "超时 / deadline exceeded"),
     (CancelledError, grpc.StatusCode.CANCELLED, "请求已取消 / the request was cancelled"),
+    (MalformedRequest, grpc.StatusCode.INVALID_ARGUMENT,
+     "请求不是有效的 protobuf 消息 / the request is not a valid protobuf message"),
+    (ShuttingDown, grpc.StatusCode.UNAVAILABLE, "服务正在关闭 / the server is shutting down"),
 )
 INTERNAL_MESSAGE = "服务器内部错误 / internal server error"
 
@@ -29,6 +45,49 @@ def status_of(error: Exception) -> tuple[grpc.StatusCode, str]:
         if isinstance(error, kind):
             return code, str(error) or fallback
     return grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
+
+
+class CallGate:
+    """Counts the calls in flight; once closed it refuses new ones, and a drain waits for the rest."""
+
+    def __init__(self) -> None:
+        self._idle = threading.Condition()
+        self._in_flight, self._closed = 0, False
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """Hold the gate for one call; ShuttingDown once it is closed."""
+        with self._idle:
+            if self._closed:
+                raise ShuttingDown()
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def close(self) -> None:
+        """Refuse new calls from now on."""
+        with self._idle:
+            self._closed = True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to timeout seconds for the calls in flight; True once none is left."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+
+def lenient(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """The deserializer, returning a MalformedRequest instead of raising: gRPC would answer INTERNAL."""
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # protobuf's DecodeError, or a string field that is not UTF-8
+            return MalformedRequest()
+
+    return deserialize
 
 
 class RpcRecord:
@@ -73,10 +132,11 @@ class RpcRecord:
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Wraps every method of one service: exceptions become status codes, each call one log line."""
+    """Wraps every method of one service: exceptions become status codes, each call one log line,
+    and every call passes `gate` (so a drain knows when the last one is done)."""
 
-    def __init__(self, service: str):
-        self.prefix = f"/{service}/"
+    def __init__(self, service: str, gate: CallGate):
+        self.prefix, self.gate = f"/{service}/", gate
 
     def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         """The service's handler with its behaviour wrapped; other services (health, reflection) as they are."""
@@ -84,20 +144,24 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         if handler is None or not details.method.startswith(self.prefix):
             return handler
         method = details.method[len(self.prefix):]
+        deserializer = lenient(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _unary(handler.unary_unary, method), handler.request_deserializer, handler.response_serializer)
+                _unary(handler.unary_unary, method, self.gate), deserializer, handler.response_serializer)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _stream(handler.unary_stream, method), handler.request_deserializer, handler.response_serializer)
+                _stream(handler.unary_stream, method, self.gate), deserializer, handler.response_serializer)
         return handler
 
 
-def _unary(behaviour: Callable, method: str) -> Callable:
+def _unary(behaviour: Callable, method: str, gate: CallGate) -> Callable:
     def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
         record = RpcRecord(method, request)
         try:
-            return behaviour(request, context)
+            with gate.call():
+                if isinstance(request, MalformedRequest):
+                    raise request
+                return behaviour(request, context)
         except Exception as error:
             record.fail(error, context)
         finally:
@@ -106,13 +170,16 @@ def _unary(behaviour: Callable, method: str) -> Callable:
     return wrapped
 
 
-def _stream(behaviour: Callable, method: str) -> Callable:
+def _stream(behaviour: Callable, method: str, gate: CallGate) -> Callable:
     def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         record = RpcRecord(method, request)
         try:
-            for reply in behaviour(request, context):
-                record.mark_first()
-                yield reply
+            with gate.call():  # held until the stream ends, however it ends
+                if isinstance(request, MalformedRequest):
+                    raise request
+                for reply in behaviour(request, context):
+                    record.mark_first()
+                    yield reply
         except GeneratorExit:  # gRPC dropped the stream: the client went away
             record.code = grpc.StatusCode.CANCELLED
             raise

@@ -1,12 +1,12 @@
 """The gRPC model server: poet.v1.Poet over the engine, with health, reflection and draining.
 
     python -m server.grpc_server [--host 127.0.0.1] [--port 50051] [--model model/weights]
-                                 [--max-batch 64] [--max-queue 256] [--workers 96] [--stream-every 16]
-                                 [--rpc-nice 10] [--grace 10]
+                                 [--max-batch 64] [--max-queue 256] [--workers 96] [--max-rpcs 512]
+                                 [--stream-every 16] [--rpc-nice 10] [--grace 10]
 
 Every flag has an environment default (POET_GRPC_HOST, POET_GRPC_PORT, POET_MODEL, ...).
-SIGTERM or Ctrl-C drains: health turns NOT_SERVING, new calls are refused, calls in flight
-get --grace seconds to finish, then the engine stops and the process exits 0.
+SIGTERM or Ctrl-C drains: health turns NOT_SERVING, new Poet calls get UNAVAILABLE, calls in
+flight get --grace seconds to finish, then the server and the engine stop and the process exits 0.
 """
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
+from typing import NamedTuple
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -29,7 +31,7 @@ from model.engine import Engine, Ticket
 from model.engine.types import PoemResult, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.convert import info_to_pb, progress_to_pb, reply_to_pb, request_from_pb
-from server.grpc_errors import ErrorInterceptor
+from server.grpc_errors import CallGate, ErrorInterceptor
 
 log = logging.getLogger("poet.grpc")
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +49,9 @@ STREAM_EVERY = 16
 # CPU the decoder leaves rather than pre-empting it (64 streams: 74-81% of the engine's own
 # throughput without, 81-82% with; p95 latency 1.29-2.5 s against 1.27-1.45 s).
 RPC_NICENESS = 10
+# Once the last Poet call has returned, the replies it left get this long to go out before the server
+# stops; health watches and reflection streams, which never end by themselves, are cut then.
+FLUSH_S = 1.0
 
 
 class PoetServicer(poet_pb2_grpc.PoetServicer):
@@ -122,14 +127,22 @@ def lower_thread_priority(niceness: int) -> None:
         log.warning("could not lower an RPC thread's priority: %s", error)
 
 
+class Serving(NamedTuple):
+    """A started server, the port it listens on, and what a drain needs."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    gate: CallGate  # every Poet call passes it
+
+
 def build_server(engine: Engine, host: str, port: int, workers: int, max_rpcs: int,
-                 stream_every: int = STREAM_EVERY,
-                 rpc_niceness: int = RPC_NICENESS) -> tuple[grpc.Server, int, health.HealthServicer]:
-    """A started server; returns it, the port it listens on and its health servicer."""
+                 stream_every: int = STREAM_EVERY, rpc_niceness: int = RPC_NICENESS) -> Serving:
+    """A started server with health and reflection, serving from the first call."""
     pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poet-rpc",
                                       initializer=lower_thread_priority, initargs=(rpc_niceness,))
-    server = grpc.server(pool,
-                         interceptors=[ErrorInterceptor(SERVICE)], maximum_concurrent_rpcs=max_rpcs)
+    gate = CallGate()
+    server = grpc.server(pool, interceptors=[ErrorInterceptor(SERVICE, gate)], maximum_concurrent_rpcs=max_rpcs)
     poet_pb2_grpc.add_PoetServicer_to_server(PoetServicer(engine, stream_every), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -138,14 +151,20 @@ def build_server(engine: Engine, host: str, port: int, workers: int, max_rpcs: i
     for name in ("", SERVICE):  # the engine is loaded already: serving from the first call
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     server.start()
-    return server, bound, health_servicer
+    return Serving(server, bound, health_servicer, gate)
 
 
-def drain(server: grpc.Server, health_servicer: health.HealthServicer, engine: Engine, grace: float) -> None:
-    """NOT_SERVING, refuse new calls, let calls in flight finish within grace seconds, stop the engine."""
+def drain(serving: Serving, engine: Engine, grace: float) -> None:
+    """NOT_SERVING, refuse new Poet calls, let those in flight finish within grace seconds, then stop."""
     log.info("draining: NOT_SERVING, %.0f s for calls in flight", grace)
-    health_servicer.enter_graceful_shutdown()
-    server.stop(grace).wait()
+    started = time.monotonic()
+    serving.gate.close()  # first, so that a client told NOT_SERVING finds new calls refused
+    serving.health.enter_graceful_shutdown()
+    # The server keeps running meanwhile, so that health checks answer NOT_SERVING rather than UNAVAILABLE.
+    if not serving.gate.wait_idle(grace):
+        log.warning("grace period over: cancelling the calls still in flight")
+    left = max(0.0, grace - (time.monotonic() - started))
+    serving.server.stop(min(left, FLUSH_S)).wait()
     engine.close()
     log.info("stopped")
 
@@ -186,16 +205,16 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 <= args.rpc_nice <= 19:
         raise SystemExit("--rpc-nice must be between 0 and 19")
     engine = Engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue)
-    server, port, health_servicer = build_server(engine, args.host, args.port, args.workers, args.max_rpcs,
-                                                 args.stream_every, args.rpc_nice)
+    serving = build_server(engine, args.host, args.port, args.workers, args.max_rpcs, args.stream_every,
+                           args.rpc_nice)
     info = engine.info()
-    log.info("gRPC server listening on %s:%d (model %s %s)", args.host, port, info["model_name"],
+    log.info("gRPC server listening on %s:%d (model %s %s)", args.host, serving.port, info["model_name"],
              info["model_version"])
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
-    drain(server, health_servicer, engine, args.grace)
+    drain(serving, engine, args.grace)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from client import PoetClient
 from client.errors import InvalidRequest, PoetClientError, ServerBusy, ServerUnavailable
 from client.types import Progress
-from server.web_validation import (FORMS, MAX_CANDIDATES, MAX_TEXT, MODES, WebError, error_body, parse_convert,
+from server.web_validation import (MAX_CANDIDATES, MAX_TEXT, MODES, WebError, error_body, parse_convert,
                                    parse_generate, parse_query)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +116,8 @@ def generate() -> Response:
 @bp.route("/api/stream", methods=["GET", "POST"])
 def stream() -> Response:
     """Write poems as Server-Sent Events: progress per character, then done (or error)."""
+    if request.method == "HEAD":  # Flask answers HEAD with the GET view: headers only, no poem written
+        return Response(mimetype="text/event-stream")
     params = parse_generate(json_body()) if request.method == "POST" else parse_query(request.args)
     stack = ExitStack()
     try:
@@ -123,15 +125,14 @@ def stream() -> Response:
         items = client.stream(**params)
         stack.callback(getattr(items, "close", lambda: None))  # cancels the RPC if the browser leaves
         # The first item is awaited here, so a refused request gets a real 400/503 status, not a 200 stream.
-        first = next(items, None)
-        if first is None:
-            raise PoetClientError("empty stream")
+        # PoetClient.stream() always yields a result or raises, so there is a first item.
+        first = next(items)
     except BaseException:
         stack.close()
         raise
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     response = Response(stream_events(first, items, stack), mimetype="text/event-stream", headers=headers)
-    response.call_on_close(stack.close)  # also when the body is never read (HEAD, a client gone at once)
+    response.call_on_close(stack.close)  # also when the body is never read (a client gone at once)
     return response
 
 

@@ -51,9 +51,25 @@ FIELDS: dict[str, Field] = {
     "top_k": Field(int, lambda v: 0 <= v <= 1000, "top_k 须在 0–1000 之间", "top_k must be between 0 and 1000"),
     "top_p": Field(float, lambda v: 0 < v <= 1, "top_p 须在 (0, 1] 之间", "top_p must be in (0, 1]"),
     "repetition_penalty": Field(float, lambda v: 1 <= v <= 2, "重复惩罚须在 [1, 2] 之间", "repetition_penalty must be in [1, 2]"),
-    **{name: Field(bool, lambda v: True, "", "") for name in ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat")},
+    **{name: Field(bool, lambda v: True, "", "")
+       for name in ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")},
 }
-TYPE_NAMES = {str: ("字符串", "a string"), int: ("整数", "an integer"), float: ("数字", "a number"), bool: ("true 或 false", "true or false")}
+# How "{name} 须为{zh}" names each type; the space keeps "须为 true" apart, as Chinese next to Latin letters is spaced.
+TYPE_NAMES = {str: ("字符串", "a string"), int: ("整数", "an integer"), float: ("数字", "a number"), bool: (" true 或 false", "true or false")}
+
+
+def type_error(name: str, kind: type) -> WebError:
+    """The error for a field whose value is not of its JSON type."""
+    zh, en = TYPE_NAMES[kind]
+    return WebError(f"{name} 须为{zh}", f"{name} must be {en}")
+
+
+def check_unicode(name: str, text: str) -> None:
+    """A WebError for a string UTF-8 cannot encode: JSON's "\\ud800" decodes to a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise WebError(f"{name} 含有无效的 Unicode 字符", f"{name} is not valid Unicode text") from None
 
 
 def has_type(value: Any, kind: type) -> bool:
@@ -71,8 +87,9 @@ def check_field(name: str, value: Any) -> Any:
     if value is None and spec.nullable:
         return None
     if not has_type(value, spec.kind):
-        zh, en = TYPE_NAMES[spec.kind]
-        raise WebError(f"{name} 须为{zh}", f"{name} must be {en}")
+        raise type_error(name, spec.kind)
+    if spec.kind is str:
+        check_unicode(name, value)
     if not spec.check(value):
         raise WebError(spec.zh, spec.en)
     return float(value) if spec.kind is float else value
@@ -102,8 +119,7 @@ def from_query_string(name: str, raw: str) -> Any:
             return None
         return kind(raw)
     except (KeyError, ValueError):
-        zh, en = TYPE_NAMES[kind]
-        raise WebError(f"{name} 须为{zh}", f"{name} must be {en}") from None
+        raise type_error(name, kind) from None
 
 
 def parse_query(args: Mapping[str, str]) -> dict[str, Any]:
@@ -117,7 +133,8 @@ def parse_convert(body: Any) -> tuple[str, str]:
         raise WebError("请求须为 {\"text\", \"to\"}", "the request body must be {\"text\", \"to\"}")
     text, to = body.get("text"), body.get("to")
     if not isinstance(text, str):
-        raise WebError("text 须为字符串", "text must be a string")
+        raise type_error("text", str)
+    check_unicode("text", text)
     if len(text) > MAX_CONVERT:
         raise WebError(f"文字过长（最多 {MAX_CONVERT} 字）", f"text too long (at most {MAX_CONVERT} characters)")
     if to not in CONVERSIONS:

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def running_server(model_dir: Path, max_batch: int = 32, max_queue: int = 64) -> Iterator[tuple[str, Engine]]:
     """An in-process server on a free port: yields its address and engine."""
     engine = Engine(model_dir, max_batch=max_batch, max_queue=max_queue)
-    server, port, _ = build_server(engine, "127.0.0.1", 0, workers=16, max_rpcs=64)
+    serving = build_server(engine, "127.0.0.1", 0, workers=16, max_rpcs=64)
     try:
-        yield f"127.0.0.1:{port}", engine
+        yield f"127.0.0.1:{serving.port}", engine
     finally:
-        server.stop(0).wait()
+        serving.server.stop(0).wait()
         engine.close()
 
 

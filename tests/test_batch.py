@@ -1,5 +1,5 @@
 """client.batch end to end against a real server: poems and errors per line, a kill mid-run,
-and --resume finishing the job with every id exactly once."""
+and --resume finishing the job with every id exactly once; bad flags and files stop it before OUT."""
 from __future__ import annotations
 
 import json
@@ -95,3 +95,51 @@ def test_an_unreachable_server_stops_the_run_and_leaves_the_rest_to_resume(tmp_p
     assert main([str(requests), "-o", str(out), "--server", "127.0.0.1:1", "--concurrency", "2"]) == 1
     assert [r["id"] for r in records(out)] == ["6"]  # only the bad line, which no retry would fix
     assert "5 not done (run again with --resume)" in capsys.readouterr().err
+
+
+def write_jsonl(path: Path, lines: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_lines_the_spec_refuses_are_errors_that_say_why(server: str, tmp_path: Path, capsys) -> None:
+    requests = write_jsonl(tmp_path / "in.jsonl", [
+        {"id": "a", "mode": "random", "form": "五绝", "seed": 1},
+        {"id": "b", "mode": "random", "temprature": 0.5},
+        {"id": "c", "form": "五绝"},
+        {"id": "a", "mode": "acrostic", "text": "春"},
+    ])
+    out = tmp_path / "out.jsonl"
+    assert main([str(requests), "-o", str(out), "--server", server]) == 0
+    by_key = {(r["id"], r.get("line")): r for r in records(out)}
+    assert set(by_key) == {("a", None), ("b", None), ("c", None), ("a", 4)} and "poem" in by_key["a", None]
+    assert "unknown field(s): temprature" in by_key["b", None]["error"]
+    assert 'no "mode"' in by_key["c", None]["error"]
+    assert "duplicate id: line 4 has the id of line 1" in by_key["a", 4]["error"]
+    assert "1 requests, 1 poems, 3 errors" in capsys.readouterr().err
+    assert main([str(requests), "-o", str(out), "--server", server, "--resume"]) == 0  # nothing left to do
+    assert len(records(out)) == 4
+
+
+@pytest.mark.parametrize("flag", [["--concurrency", "0"], ["--concurrency", "many"], ["--timeout", "-1"]])
+def test_a_bad_flag_stops_before_out_is_touched(tmp_path: Path, flag: list[str], capsys) -> None:
+    requests = write_jsonl(tmp_path / "in.jsonl", [{"mode": "random"}])
+    out = tmp_path / "out.jsonl"
+    out.write_text("kept\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main([str(requests), "-o", str(out), *flag])
+    assert stopped.value.code == 2 and flag[0] in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "kept\n"
+
+
+@pytest.mark.parametrize("content, needle", [(None, "cannot read"), (b"\xff\xfe{}\n", "is not UTF-8 text")])
+def test_an_unreadable_in_is_one_line_and_exit_2(tmp_path: Path, content: bytes | None, needle: str, capsys) -> None:
+    requests = tmp_path / "in.jsonl"
+    if content is not None:
+        requests.write_bytes(content)
+    out = tmp_path / "out.jsonl"
+    out.write_text("kept\n", encoding="utf-8")
+    assert main([str(requests), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert out.read_text(encoding="utf-8") == "kept\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.engine import keep_in_flight
-from bench.load import is_loopback, main, run, summary
+from bench.load import is_loopback, main, run, server_max_batch, summary
 from tests.grpc_helpers import running_server
 
 
@@ -38,3 +38,15 @@ def test_a_remote_server_is_refused(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--server", "192.0.2.1:50051", "--seconds", "0.1"])
     assert "not a loopback address" in capsys.readouterr().err
+
+
+def test_the_in_process_engine_takes_the_servers_max_batch(tiny_model_dir) -> None:
+    with running_server(tiny_model_dir, max_batch=12, max_queue=16) as (address, _):
+        assert server_max_batch(address) == 12
+    assert server_max_batch("127.0.0.1:1") is None  # then --max-batch applies
+
+
+def test_an_unknown_form_is_refused_at_parsing(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--form", "十四行", "--seconds", "0.1"])
+    assert "invalid choice" in capsys.readouterr().err

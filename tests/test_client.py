@@ -1,23 +1,27 @@
 """PoetClient, its CLI and the servicer's conversions and error mapping, over a fake engine (no model):
 fields pass through with proto3 presence, errors become the documented exceptions, streams end
-right, cancellation and deadlines reach the engine, each RPC logs one line."""
+right, cancellation and deadlines reach the engine, each RPC logs one line, a drain lets calls finish."""
 from __future__ import annotations
 
 import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from concurrent import futures
 from concurrent.futures import Future
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from client import GenerateResult, InvalidRequest, PoemOut, PoetClient, Progress, ServerBusy, ServerUnavailable
 from client.cli import main as cli_main
+from client.errors import PoetClientError
 from model.engine.types import (CancelledError, OverloadedError, Poem, PoemRequest, PoemResult, PoetryError,
                                 Progress as EngineProgress)
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
-from server.grpc_server import build_server
+from server.grpc_server import build_server, drain
 
 POEM = "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"
 
@@ -43,6 +47,7 @@ class FakeEngine:
         self.delay, self.error = 0.0, None
         self.requests: list[PoemRequest] = []
         self.tickets: list[FakeTicket] = []
+        self.closed = False
 
     def submit(self, request: PoemRequest, on_progress=None, progress_every: int = 1) -> FakeTicket:
         if self.error is not None:
@@ -69,6 +74,9 @@ class FakeEngine:
         return {"model_name": "fake", "model_version": "0", "vocab_size": 7000, "forms": ["五绝"], "modes": ["random"],
                 "max_candidates": 8, "max_text": 50, "max_batch": 4, "max_queue": 2, "not_in_the_contract": 1}
 
+    def close(self) -> None:
+        self.closed = True
+
 
 @pytest.fixture()
 def fake() -> FakeEngine:
@@ -77,9 +85,9 @@ def fake() -> FakeEngine:
 
 @pytest.fixture()
 def address(fake: FakeEngine) -> str:
-    server, port, _ = build_server(fake, "127.0.0.1", 0, workers=8, max_rpcs=16)
-    yield f"127.0.0.1:{port}"
-    server.stop(0).wait()
+    serving = build_server(fake, "127.0.0.1", 0, workers=8, max_rpcs=16)
+    yield f"127.0.0.1:{serving.port}"
+    serving.server.stop(0).wait()
 
 
 def test_unset_fields_keep_the_engine_defaults_and_set_ones_pass_through(address: str, fake: FakeEngine) -> None:
@@ -139,11 +147,48 @@ def test_engine_errors_become_client_errors(address: str, fake: FakeEngine, capl
                for line in lines)
 
 
-@pytest.mark.parametrize("fields", [{"colour": "red"}, {"n": "two"}, {"seed": -1}])
-def test_bad_fields_are_refused_before_any_call(address: str, fake: FakeEngine, fields: dict) -> None:
-    with PoetClient(address) as client, pytest.raises(InvalidRequest):
-        client.generate(**fields)
+@pytest.mark.parametrize("fields, needle", [
+    ({"colour": "red"}, "unknown field(s): colour"),
+    ({"n": "two"}, "n must be an integer"),
+    ({"text": 123}, "text must be a string"),
+    ({"rhyme": "yes"}, "rhyme 须为 true 或 false / rhyme must be true or false"),
+    ({"seed": -1}, "seed is out of range: -1"),
+    ({"top_k": 99999999999}, "top_k is out of range: 99999999999"),
+    ({"text": "春\ud800"}, "text is not valid Unicode text"),
+])
+def test_bad_fields_are_refused_before_any_call(address: str, fake: FakeEngine, fields: dict, needle: str) -> None:
+    for method in ("generate", "stream"):
+        with PoetClient(address) as client, pytest.raises(InvalidRequest) as raised:
+            list(getattr(client, method)(**fields))
+        assert needle in raised.value.message and " / " in raised.value.message
     assert not fake.requests
+
+
+class CutShort(poet_pb2_grpc.PoetServicer):
+    """A broken server whose streams end after `progress` messages, without the result."""
+
+    def __init__(self, progress: int):
+        self.progress = progress
+
+    def GenerateStream(self, request, context) -> Iterator[poet_pb2.GenerateStreamReply]:
+        for _ in range(self.progress):
+            yield poet_pb2.GenerateStreamReply(progress=poet_pb2.Progress(index=0, text="春"))
+
+
+@pytest.mark.parametrize("progress", [0, 2])
+def test_a_stream_that_ends_without_a_result_raises(progress: int) -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(2))
+    poet_pb2_grpc.add_PoetServicer_to_server(CutShort(progress), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        seen = []
+        with PoetClient(f"127.0.0.1:{port}") as client, pytest.raises(PoetClientError, match="without a result"):
+            for event in client.stream():
+                seen.append(event)
+        assert len(seen) == progress and all(isinstance(e, Progress) for e in seen)
+    finally:
+        server.stop(0)
 
 
 def test_leaving_a_stream_early_cancels_the_engine_ticket(address: str, fake: FakeEngine) -> None:
@@ -194,3 +239,53 @@ def test_cli_prints_verses_json_and_exits_2_on_bad_input(address: str, fake: Fak
     fake.error = PoetryError("藏头字太多", "too many head characters")
     assert cli_main(["acrostic", "春夏秋冬春夏秋冬春", "--server", address]) == 2
     assert "too many head characters" in capsys.readouterr().err
+
+
+def test_cli_passes_every_request_field(address: str, fake: FakeEngine) -> None:
+    assert cli_main(["random", "--server", address, "--repetition-penalty", "1.3", "--rhyme-first-line",
+                     "--allow-repeat", "--allow-copy"]) == 0
+    request = fake.requests[-1]
+    assert (request.repetition_penalty, request.rhyme_first_line, request.no_repeat, request.no_copy) == \
+        (1.3, True, False, False)
+
+
+@pytest.mark.parametrize("flags, needle", [(["--seed", "-1"], "seed is out of range"),
+                                           (["--top-k", "99999999999"], "top_k is out of range")])
+def test_cli_names_an_out_of_range_field(address: str, flags: list[str], needle: str, capsys) -> None:
+    assert cli_main(["random", "--server", address, *flags]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_cli_errors_are_json_with_json(address: str, fake: FakeEngine, capsys) -> None:
+    fake.error = PoetryError("藏头字太多", "too many head characters")
+    assert cli_main(["acrostic", "春", "--server", address, "--json"]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error == {"zh": "藏头字太多", "en": "too many head characters",
+                     "message": "藏头字太多 / too many head characters", "code": "INVALID_ARGUMENT"}
+    assert cli_main(["random", "--server", "127.0.0.1:1", "--json"]) == 1  # nothing listens there
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == "UNAVAILABLE"
+
+
+def test_a_drain_answers_not_serving_refuses_new_calls_and_finishes_those_in_flight(fake: FakeEngine) -> None:
+    fake.delay = 0.05  # a stream of 24 characters: about 1.2 s
+    serving = build_server(fake, "127.0.0.1", 0, workers=8, max_rpcs=16)
+    address = f"127.0.0.1:{serving.port}"
+    drainer = threading.Thread(target=drain, args=(serving, fake, 30.0))
+    with PoetClient(address) as client, grpc.insecure_channel(address) as channel:
+        events = client.stream()
+        assert isinstance(next(events), Progress)
+        drainer.start()
+        health = health_pb2_grpc.HealthStub(channel)
+        deadline = time.monotonic() + 5
+        while (status := health.Check(health_pb2.HealthCheckRequest(), timeout=5).status) \
+                == health_pb2.HealthCheckResponse.SERVING and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.RpcError) as refused:
+            poet_pb2_grpc.PoetStub(channel).Generate(poet_pb2.GenerateRequest(), timeout=5)
+        assert not fake.tickets[0].future.done()  # all that while, the stream was in flight
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert refused.value.details() == "服务正在关闭 / the server is shutting down"
+        assert isinstance(list(events)[-1], GenerateResult)
+    drainer.join(10)
+    assert not drainer.is_alive() and fake.closed and len(fake.requests) == 1

@@ -132,6 +132,17 @@ def test_bad_requests_are_invalid_argument_with_a_bilingual_message(server: str,
     assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
+@pytest.mark.parametrize("method", ["Generate", "GenerateStream"])
+def test_bytes_that_are_not_a_request_are_invalid_argument(server: str, method: str) -> None:
+    with grpc.insecure_channel(server) as channel, pytest.raises(grpc.RpcError) as error:
+        call = (channel.unary_unary if method == "Generate" else channel.unary_stream)(f"/poet.v1.Poet/{method}")
+        result = call(b"\xff\xff\xff\xff", timeout=10)  # no serializers: the bytes go out as they are
+        if method == "GenerateStream":
+            list(result)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.value.details() == "请求不是有效的 protobuf 消息 / the request is not a valid protobuf message"
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_deadline_is_honoured(server: str, stream: bool) -> None:
     request = poet_pb2.GenerateRequest(form="七律", n=8)
@@ -204,8 +215,15 @@ def test_sigterm_drains_in_flight_calls_and_exits_zero(tiny_model_dir) -> None:
             process.send_signal(signal.SIGTERM)
             assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
             watch.cancel()
+            # While the streams are still being decoded, the server answers: NOT_SERVING, and no new calls.
+            check = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            with pytest.raises(grpc.RpcError) as refused:
+                poet_pb2_grpc.PoetStub(channel).Generate(poet_pb2.GenerateRequest(), timeout=5)
+            in_flight = 4 - len(finals)
             for thread in streams:
                 thread.join(60)
+        assert check.status == health_pb2.HealthCheckResponse.NOT_SERVING and in_flight > 0
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE and "shutting down" in refused.value.details()
         assert all(isinstance(e, Progress) for e in firsts) and len(firsts) == 4
         assert all(isinstance(e, GenerateResult) for e in finals) and len(finals) == 4
         assert process.wait(30) == 0

@@ -154,6 +154,14 @@ def test_generate_defaults_to_random_mode(client, model: FakeModel) -> None:
     assert model.calls == [("generate", {"mode": "random"})]
 
 
+def test_generate_takes_every_field_the_readme_lists(client, model: FakeModel) -> None:
+    body = {"mode": "random", "form": "", "text": "", "n": 1, "seed": None, "temperature": 0.8, "top_k": 40,
+            "top_p": 0.95, "repetition_penalty": 1.1, "rhyme": True, "rhyme_first_line": True, "meter": True,
+            "strict_meter": False, "no_repeat": True, "no_copy": False}
+    assert client.post("/api/generate", json=body).status_code == 200
+    assert model.calls == [("generate", body)]
+
+
 BAD_BODIES = [
     ("not json", "{"),
     ("an array", [1, 2]),
@@ -176,6 +184,8 @@ BAD_BODIES = [
     ("repetition_penalty below one", {"repetition_penalty": 0.5}),
     ("rhyme not a bool", {"rhyme": 1}),
     ("meter a string", {"meter": "yes"}),
+    ("no_copy a string", {"no_copy": "no"}),
+    ("text a lone surrogate", {"mode": "continue", "text": "春\ud800"}),  # json.dumps writes it as \ud800
 ]
 
 
@@ -186,6 +196,16 @@ def test_bad_input_is_400_with_a_bilingual_message(client, model: FakeModel, pat
     response = client.post(path, data=data, content_type="application/json")
     assert_bilingual(response, 400)
     assert model.calls == []  # refused before the model server is asked
+
+
+def test_a_type_error_names_the_field_and_the_type(client) -> None:
+    error = assert_bilingual(client.post("/api/generate", json={"rhyme": 1}), 400)
+    assert error["zh"] == "rhyme 须为 true 或 false" and error["en"] == "rhyme must be true or false"
+
+
+def test_text_that_is_not_unicode_names_the_field(client) -> None:
+    response = client.post("/api/generate", data='{"text": "\\ud800"}', content_type="application/json")
+    assert assert_bilingual(response, 400)["en"] == "text is not valid Unicode text"
 
 
 def test_server_side_validation_keeps_its_message(client, model: FakeModel) -> None:
@@ -276,10 +296,16 @@ def test_leaving_a_stream_early_closes_the_client(client, model: FakeModel) -> N
 
 
 def test_a_stream_never_read_still_closes_the_client(client, model: FakeModel) -> None:
-    response = client.head("/api/stream", query_string={"mode": "random"})
-    assert response.status_code == 200 and model.calls
+    response = client.post("/api/stream", json={}, buffered=False)
+    assert response.status_code == 200 and model.open == 1
     response.close()
     assert model.open == 0
+
+
+def test_head_on_the_stream_writes_no_poem(client, model: FakeModel) -> None:
+    response = client.head("/api/stream", query_string={"mode": "random"})
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    assert model.calls == [] and model.made == []
 
 
 def test_health_when_serving(client) -> None:
@@ -312,9 +338,11 @@ def test_convert(client, text: str, to: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("body", [{"text": "春", "to": "klingon"}, {"to": "traditional"}, {"text": 1, "to": "simplified"},
-                                  {"text": "春" * 2001, "to": "traditional"}, {"text": "春", "to": "traditional", "x": 1}, []])
+                                  {"text": "春" * 2001, "to": "traditional"}, {"text": "春", "to": "traditional", "x": 1}, [],
+                                  {"text": "\ud800", "to": "simplified"}])
 def test_convert_rejects_bad_input(client, body) -> None:
-    assert_bilingual(client.post("/api/convert", json=body), 400)
+    # json.dumps writes a lone surrogate as \ud800, which the app's own JSON encoder would not
+    assert_bilingual(client.post("/api/convert", data=json.dumps(body), content_type="application/json"), 400)
 
 
 def test_json_answers_carry_the_security_headers_too(client) -> None:
