@@ -72,6 +72,9 @@ def test_strict_meter_follows_a_whole_template(engine: Engine) -> None:
     for form in ("五律", "七绝"):
         poem = engine.generate(PoemRequest(form=form, seed=11, strict_meter=True), timeout=60).poems[0]
         assert follows_strict_templates(poem, form), (poem.lines, poem.tones)
+        assert poem.constraints["strict_meter"]
+    plain = engine.generate(PoemRequest(form="五律", seed=11), timeout=60).poems[0]
+    assert "strict_meter" not in plain.constraints  # reported where it was asked for
 
 
 def test_strict_meter_keeps_the_key_of_the_users_first_line(engine: Engine) -> None:

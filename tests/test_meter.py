@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from model.engine.check import check_poem, common_rhyme_group
-from model.engine.meter import meter_holds, next_key, rhyme_lines, template
+from model.engine.meter import meter_holds, next_key, rhyme_lines, strict_meter_holds, template
 from model.engine.prosody import BOTH, PING, ZE, VocabProsody, level_groups, tone_of
 from model.forms import FORMS
 
@@ -40,6 +40,19 @@ def test_the_users_lines_are_context_not_judged() -> None:
     user_line_off = ["白日依山高"] + DENG_GUAN_QUE_LOU[1:]  # only the user's own line breaks the meter
     assert not meter_holds(user_line_off, [1, 3])
     assert meter_holds(user_line_off, [1, 3], given=1)
+
+
+def test_strict_meter_wants_every_character_of_a_template() -> None:
+    key, lines = ZE, []
+    for index in range(4):  # a 五绝 spelled out from its templates: 东 is 平, 月 is 仄
+        key = next_key(key, index) if index else key
+        lines.append(template(5, key, PING if index in (1, 3) else ZE).replace(PING, "东").replace(ZE, "月"))
+    assert strict_meter_holds(lines, [1, 3]) and check_poem(lines, FORMS["五绝"], False)["strict_meter"]
+    flipped = {"东": "月", "月": "东"}[lines[2][0]]
+    loose = lines[:2] + [flipped + lines[2][1:]] + lines[3:]  # the free 1st character changed: 粘对 still holds
+    assert meter_holds(loose, [1, 3]) and not strict_meter_holds(loose, [1, 3])
+    assert strict_meter_holds(loose, [1, 3], given=3)  # the user's lines are not judged
+    assert not strict_meter_holds(DENG_GUAN_QUE_LOU, [1, 3])  # 欲 stands where the template wants 平
 
 
 def test_rules() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from model.engine.meter import meter_holds, rhyme_lines
+from model.engine.meter import meter_holds, rhyme_lines, strict_meter_holds
 from model.engine.prosody import level_groups, tone_of
 from model.forms import Form
 from model.text import is_han
@@ -42,6 +42,7 @@ def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, given_line
         "well_formed": well_formed(lines, form),
         "rhyme": bool(group),
         "meter": well_formed(lines, form) and meter_holds(lines, rhymes, given_lines),
+        "strict_meter": well_formed(lines, form) and strict_meter_holds(lines, rhymes, given_lines),
         "no_repeat": no_repeats(lines),
         "rhyme_group": group,
         "rhyme_positions": rhymes,

@@ -250,6 +250,8 @@ class Engine:
             constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],
                            "meter": facts["meter"], "no_repeat": facts["no_repeat"],
                            "no_copy": not any(line in self.shared.copies for line in own_lines)}
+            if request.strict_meter:  # reported only where asked: most poems are not meant to hold it
+                constraints["strict_meter"] = facts["strict_meter"]
             poems.append(Poem(candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"],
                               facts["tones"], facts["rhyme_positions"], constraints))
         elapsed = (time.perf_counter() - ticket.started) * 1000

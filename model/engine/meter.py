@@ -75,3 +75,20 @@ def meter_holds(lines: list[str], rhymes: list[int], given: int = 0) -> bool:
         if index not in rhymes and tone_of(line[-1]) not in (ZE, BOTH, UNKNOWN):
             return False
     return True
+
+
+def strict_meter_holds(lines: list[str], rhymes: list[int], given: int = 0) -> bool:
+    """Whether some key of line 1, carried through the poem by 粘对, gives every line after the
+    user's first `given` a whole regulated template that it fits."""
+    width = len(lines[0])
+    for key in (PING, ZE):
+        fitting = True
+        for index, line in enumerate(lines):
+            key = next_key(key, index) if index else key
+            wanted = template(width, key, PING if index in rhymes else ZE)
+            if index >= given and not all(fits(char, tone) for char, tone in zip(line, wanted)):
+                fitting = False
+                break
+        if fitting:
+            return True
+    return False

@@ -60,7 +60,8 @@ class Poem:
     rhyme_group: str  # 平水韵 group of the rhyme characters, e.g. "下平七阳"; "" if none
     tones: list[str]  # per line, one of 平/仄/中 (both readings) /？(unknown) per character
     rhyme_positions: list[int]  # 0-based indices of the lines whose last character rhymes
-    constraints: dict[str, bool]  # which checks hold: well_formed, kept (the user's text), rhyme, meter, no_repeat, no_copy
+    constraints: dict[str, bool]  # which checks hold: well_formed, kept (the user's text), rhyme, meter, no_repeat,
+                                  # no_copy, and strict_meter (a whole template) where it was asked for
 
 
 @dataclass

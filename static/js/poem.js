@@ -9,7 +9,7 @@ const TONES = {
 };
 const UNKNOWN_TONE = ["tone-unknown", "？", "声调不明"];
 const MARKS = /[，。？！；：]/u;
-const CHECKS = { well_formed: "合式", kept: "存原句", rhyme: "押韵", meter: "粘对", no_repeat: "不重复", no_copy: "非抄录" };
+const CHECKS = { well_formed: "合式", kept: "存原句", rhyme: "押韵", meter: "粘对", strict_meter: "严格格律", no_repeat: "不重复", no_copy: "非抄录" };
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
