@@ -45,6 +45,11 @@ def test_every_mode_and_form_is_well_formed_and_constrained(engine: Engine, mode
                 assert poem.text.startswith(OPENINGS[FORMS[form].chars_per_line])
 
 
+def test_a_keyword_too_long_for_the_prefix_is_left_out_not_cut(engine: Engine) -> None:
+    result = engine.generate(PoemRequest(mode="theme", text="中华人民共和国的春天", seed=3), timeout=60)
+    assert "中华人民共和国"[:MAX_KEYWORD_CHARS] not in result.keywords and result.keywords, result.keywords
+
+
 def test_theme_reports_its_keywords(engine: Engine) -> None:
     result = engine.generate(PoemRequest(mode="theme", text="秋天的夜晚思念故乡", seed=3), timeout=60)
     assert result.keywords and all(word in "秋天的夜晚思念故乡" for word in result.keywords)

@@ -170,7 +170,8 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
     if not theme:
         raise PoetryError("主题不能为空", "the theme must not be empty")
     words = [w for w in jieba.analyse.extract_tags(theme, topK=8) if all(writable(c, tokenizer) for c in w)]
-    words = [w[:MAX_KEYWORD_CHARS] for w in words][:MAX_KEYWORDS]
+    # A longer word is left out, not cut: its first characters are seldom a word (the prefix holds 4).
+    words = [w for w in words if len(w) <= MAX_KEYWORD_CHARS][:MAX_KEYWORDS]
     if not words:
         chars = "".join(c for c in theme if writable(c, tokenizer))[:MAX_KEYWORD_CHARS]
         words = [chars] if chars else []
