@@ -23,6 +23,7 @@ from model.modeling import load_causal
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights"
 IR_NAME = "decoder.xml"
+INT8_MODE = "INT8_SYM"  # nncf's CompressWeightsMode (see convert for why symmetric)
 
 
 def input_names(layers: int) -> list[str]:
@@ -56,7 +57,7 @@ def convert(model_dir: Path, int8: bool = True) -> ov.Model:
         # Symmetric: on an AVX2-only CPU the FC kernels unpack the weights every step (a lone row's step is
         # bound by that), and without a zero point to subtract a batch-1 step is ~18% faster than
         # INT8_ASYM; the same at batch 64, and on AVX-512; dev perplexity 86.11 against 86.10.
-        ov_model = nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode.INT8_SYM)
+        ov_model = nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode[INT8_MODE])
     return ov_model
 
 
@@ -65,7 +66,8 @@ def export(model_dir: Path, int8: bool = True, out_dir: Path | None = None) -> P
     out_dir = out_dir or model_dir / "openvino"
     out_dir.mkdir(parents=True, exist_ok=True)
     ov.save_model(convert(model_dir, int8), out_dir / IR_NAME, compress_to_fp16=False)
-    record = {"source": str(model_dir.name), "int8_weights": int8, "openvino": ov.get_version()}
+    record = {"source": str(model_dir.name), "int8_weights": int8, "weights": INT8_MODE if int8 else "fp32",
+              "openvino": ov.get_version()}
     (out_dir / "export.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     log.info("wrote %s", out_dir / IR_NAME)
     return out_dir / IR_NAME

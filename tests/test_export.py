@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from model.decode_step import DecodeStep
-from model.export import IR_NAME, convert, input_names, output_names
+from model.export import INT8_MODE, IR_NAME, convert, input_names, output_names
 from model.modeling import load_causal
 
 LENGTH, COLUMNS = 10, 16  # tokens fed, cache columns
@@ -129,10 +129,10 @@ def test_masked_past_columns_are_ignored(model, fp32_ir: ov.CompiledModel) -> No
 
 def test_int8_ir_stays_close(model, int8_ir: ov.CompiledModel, tiny_model_dir: Path) -> None:
     record = json.loads((tiny_model_dir / "openvino" / "export.json").read_text())
-    assert record["int8_weights"] is True
+    assert record["int8_weights"] is True and record["weights"] == INT8_MODE == "INT8_SYM"
     ir = ov.Core().read_model(tiny_model_dir / "openvino" / IR_NAME)
     weight_types = {op.get_element_type() for op in ir.get_ops() if op.get_type_name() == "Constant"}
-    assert weight_types & {ov.Type.u8, ov.Type.i8}, "no 8-bit weights in the INT8 IR"
+    assert ov.Type.i8 in weight_types and ov.Type.u8 not in weight_types, "not symmetric INT8 weights"
     ids = random_ids(model, 2, seed=3)
     reference = full_logits(model, ids)
     stepped = run_steps(ir_step(int8_ir, model.config.num_hidden_layers), model, ids)
