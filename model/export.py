@@ -56,7 +56,8 @@ def convert(model_dir: Path, int8: bool = True) -> ov.Model:
 
         # Symmetric: on an AVX2-only CPU the FC kernels unpack the weights every step (a lone row's step is
         # bound by that), and without a zero point to subtract a batch-1 step is ~18% faster than
-        # INT8_ASYM; the same at batch 64, and on AVX-512; dev perplexity 86.11 against 86.10.
+        # INT8_ASYM; the same at batch 64 (earlier sessions' AVX-512 host: the same speed for both);
+        # dev perplexity 86.11 against 86.10.
         ov_model = nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode[INT8_MODE])
     return ov_model
 

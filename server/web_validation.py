@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from client.poet_client import is_unicode
+
 MODES = ("random", "continue", "acrostic", "theme")
 FORMS = ("五绝", "七绝", "五律", "七律")
 MAX_TEXT = 64  # characters of user text, as the engine allows (a theme: 50, checked by the engine)
@@ -66,10 +68,8 @@ def type_error(name: str, kind: type) -> WebError:
 
 def check_unicode(name: str, text: str) -> None:
     """A WebError for a string UTF-8 cannot encode: JSON's "\\ud800" decodes to a lone surrogate."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise WebError(f"{name} 含有无效的 Unicode 字符", f"{name} is not valid Unicode text") from None
+    if not is_unicode(text):
+        raise WebError(f"{name} 含有无效的 Unicode 字符", f"{name} is not valid Unicode text")
 
 
 def has_type(value: Any, kind: type) -> bool:

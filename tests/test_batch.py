@@ -121,7 +121,8 @@ def test_lines_the_spec_refuses_are_errors_that_say_why(server: str, tmp_path: P
     assert len(records(out)) == 4
 
 
-@pytest.mark.parametrize("flag", [["--concurrency", "0"], ["--concurrency", "many"], ["--timeout", "-1"]])
+@pytest.mark.parametrize("flag", [["--concurrency", "0"], ["--concurrency", "many"], ["--concurrency", "1.5"],
+                                  ["--timeout", "-1"], ["--timeout", "inf"]])
 def test_a_bad_flag_stops_before_out_is_touched(tmp_path: Path, flag: list[str], capsys) -> None:
     requests = write_jsonl(tmp_path / "in.jsonl", [{"mode": "random"}])
     out = tmp_path / "out.jsonl"

@@ -191,6 +191,8 @@ def test_bad_input_is_explained_and_blocks_the_button(browser: WebDriver, page_u
     wait(browser, lambda d: message_says(d, "开头有 5 句"))
     type_text(browser, "白日依山尽，黄河入海")
     wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled() and not d.find_element(By.ID, "message").text)
+    type_text(browser, "白日依山尽黄河入海流")  # whole lines typed without marks, read as the engine reads them
+    wait(browser, lambda d: "已有 2 句" in d.find_element(By.ID, "hint").text and d.find_element(By.ID, "generate").is_enabled())
 
 
 def test_acrostic_poem_with_tones_and_rhymes(browser: WebDriver, page_url: str, tmp_path: Path) -> None:

@@ -270,8 +270,7 @@ def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: 
     ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
     ({"mode": "continue", "text": "床前明月光，疑是地上霜。", "form": "七绝"}, "5 or 7"),
     ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than a 五绝"),
-    ({"mode": "continue", "text": "床前明月光，疑是地上霜，举头望明月，低头思故乡", "form": "五绝"}, "already a whole 五绝"),
-    ({"mode": "continue", "text": "一二三四五，" * 8}, "nothing is left"),
+    ({"mode": "continue", "text": "一二三四五，" * 9}, "more than a 五律"),
     ({"seed": 2**64}, "2^63"),
     ({"seed": 1.5}, "seed must be an integer"),
     ({"n": 2.0}, "n must be an integer"),
@@ -280,6 +279,7 @@ def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: 
     ({"rhyme": 1}, "rhyme must be true or false"),
     ({"text": 5}, "text must be a string"),
     ({"mode": "theme", "text": "山" * 60}, "at most 50"),
+    ({"mode": "continue", "text": "白日依山𠀀，"}, "cannot write"),
     ({"mode": "continue", "text": "hello，"}, "Chinese characters"),
     ({"mode": "theme", "text": ""}, "theme"),
     ({"mode": "theme", "text": "山" * 51}, "theme too long"),
@@ -340,7 +340,19 @@ def test_a_whole_quatrain_without_a_form_is_continued_as_a_regulated_poem(engine
     opening = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     result = engine.generate(PoemRequest(mode="continue", text=opening, seed=1), timeout=60)
     assert result.form == "五律" and result.poems[0].text.startswith(opening)
-    assert engine.generate(PoemRequest(form="七绝", seed=2), timeout=60).poems[0].constraints["well_formed"]
+
+
+def test_an_opening_that_fills_its_form_comes_back_judged_and_the_engine_goes_on(engine: Engine) -> None:
+    """The page's edit of a poem's last line sends the whole poem; it once stayed in the batch,
+    ran past its tokens and took the decode thread down with every request beside it."""
+    beside = engine.submit(PoemRequest(form="七律", seed=4))
+    opening = "床前明月光，疑是地上霜，举头望明月，低头思故乡"  # no last mark: the same poem
+    whole = engine.generate(PoemRequest(mode="continue", text=opening, form="五绝", seed=1, n=2), timeout=60)
+    assert [p.text for p in whole.poems] == ["床前明月光，疑是地上霜。举头望明月，低头思故乡。"] * 2
+    assert whole.poems[0].constraints["well_formed"] and whole.poems[0].constraints["kept"]
+    assert whole.poems[0].tones[0] == "平平平仄平"  # 床前明月光
+    assert beside.result(timeout=60).poems[0].constraints["well_formed"]
+    assert engine.generate(PoemRequest(form="五绝", seed=2), timeout=60).poems[0].constraints["well_formed"]
 
 
 @pytest.mark.parametrize("typed, marked", [
@@ -368,3 +380,26 @@ def test_acrostic_heads_still_to_come_count_as_repeats(engine: Engine) -> None:
     for ticket in tickets:
         poem = ticket.result(timeout=60).poems[0]
         assert poem.constraints["no_repeat"] and poem.text.count("春") == 2, poem.text
+
+
+def test_spaces_do_not_count_against_the_theme_limit(engine: Engine) -> None:
+    result = engine.generate(PoemRequest(mode="theme", text="秋 " * 30, form="五绝", seed=1), timeout=60)
+    assert result.keywords
+
+
+def test_a_request_whose_report_fails_fails_alone(engine: Engine, monkeypatch) -> None:
+    """A bug in building one result (or in a progress callback) fails that request, not the engine."""
+    result_of = Engine._result
+
+    def broken_for_seed_7(self, ticket):
+        if ticket.request.seed == 7:
+            raise RuntimeError("broken check")
+        return result_of(self, ticket)
+
+    monkeypatch.setattr(Engine, "_result", broken_for_seed_7)
+    broken = engine.submit(PoemRequest(form="五绝", seed=7))
+    fine = engine.submit(PoemRequest(form="五绝", seed=8))
+    with pytest.raises(RuntimeError, match="broken check"):
+        broken.result(timeout=60)
+    assert fine.result(timeout=60).poems[0].constraints["well_formed"]
+    assert engine.generate(PoemRequest(form="五绝", seed=9), timeout=60).poems

@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from client import GenerateResult, InvalidRequest, PoetClient, Progress, ServerBusy, ServerUnavailable
 from model.engine.types import CancelledError
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
+from server.grpc_errors import CallGate, ShuttingDown
 from server.grpc_server import RPC_NICENESS, STREAM_EVERY, lower_thread_priority, main
 from tests.grpc_helpers import running_server, start_server_process
 
@@ -241,3 +242,16 @@ def stream_to_the_end(address: str, seed: int, firsts: list, finals: list) -> No
         events = client.stream(form="七律", n=8, seed=seed)
         firsts.append(next(events))
         finals.append(list(events)[-1])
+
+
+def test_the_call_gate_refuses_new_calls_once_closed_and_waits_for_the_rest() -> None:
+    gate = CallGate()
+    held = gate.call()
+    held.__enter__()
+    gate.close()
+    with pytest.raises(ShuttingDown):
+        with gate.call():
+            pass
+    assert not gate.wait_idle(0.05)  # one call still in flight
+    threading.Timer(0.05, held.__exit__, (None, None, None)).start()
+    assert gate.wait_idle(5)

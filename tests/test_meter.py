@@ -53,6 +53,11 @@ def test_strict_meter_wants_every_character_of_a_template() -> None:
     assert meter_holds(loose, [1, 3]) and not strict_meter_holds(loose, [1, 3])
     assert strict_meter_holds(loose, [1, 3], given=3)  # the user's lines are not judged
     assert not strict_meter_holds(DENG_GUAN_QUE_LOU, [1, 3])  # 欲 stands where the template wants 平
+    # The user's line 1 sets the key (日 is 仄): lines that fit only the other key's chain do not hold.
+    other_key = ["白日依山尽", "月月月东东", "月月东东月", "东东月月东"]
+    assert not strict_meter_holds(other_key, [1, 3], given=1)
+    own_key = ["白日依山尽"] + lines[1:]  # lines was spelled out from key 仄
+    assert strict_meter_holds(own_key, [1, 3], given=1)
 
 
 def test_rules() -> None:

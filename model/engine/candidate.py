@@ -1,6 +1,7 @@
 """One candidate poem being decoded: its tokens, its constraints, and line-level backtracking."""
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -72,6 +73,7 @@ class Candidate:
         # The user's Han characters by cell, as tokens (their repeats are counted before they are written).
         forced = {cell: shared.tokenizer.id_of(char) for cell, char in plan.forced.items()}
         self.forced_tokens = [(cell, token) for cell, token in sorted(forced.items()) if shared.is_han[token]]
+        self.forced_cells = [cell for cell, _ in self.forced_tokens]
         self.attempts = [0] * self.form.lines
         self.fed = 0
         self.row = -1
@@ -113,7 +115,8 @@ class Candidate:
         allowed, banned = self._allowed(line, column)
         if self.request.no_repeat:
             # The user's characters still to come count too (an acrostic's later heads).
-            pending = Counter(token for cell, token in self.forced_tokens if cell > (line, column))
+            later = self.forced_tokens[bisect.bisect_right(self.forced_cells, (line, column)):]
+            pending = Counter(token for _, token in later)
             full = [t for t in counts.keys() | pending.keys() if counts[t] + pending[t] >= MAX_CHAR_REPEATS]
             banned = np.concatenate([banned, full]).astype(np.int64)
         return allowed, banned, used

@@ -78,10 +78,11 @@ def meter_holds(lines: list[str], rhymes: list[int], given: int = 0) -> bool:
 
 
 def strict_meter_holds(lines: list[str], rhymes: list[int], given: int = 0) -> bool:
-    """Whether some key of line 1, carried through the poem by 粘对, gives every line after the
-    user's first `given` a whole regulated template that it fits."""
+    """Whether the key of line 1 (the one the user's line 1 shows, else either), carried through
+    the poem by 粘对, gives every line after the user's first `given` a whole template it fits."""
     width = len(lines[0])
-    for key in (PING, ZE):
+    shown = key_of_line(lines[0], width) if given else None
+    for key in (shown,) if shown else (PING, ZE):
         fitting = True
         for index, line in enumerate(lines):
             key = next_key(key, index) if index else key

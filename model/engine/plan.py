@@ -24,7 +24,7 @@ class Plan:
     form: Form
     keywords: list[str] = field(default_factory=list)
     forced: dict[tuple[int, int], str] = field(default_factory=dict)  # (line, column) -> user's character
-    first_line_rhymes: bool = False  # asked for, or implied by a user's first line ending in a level tone
+    first_line_rhymes: bool = False  # as asked, unless the user wrote line 1's last character: its tone decides
     given_lines: int = 0  # whole lines the user wrote (continuation): context, not judged for meter
 
 
@@ -63,7 +63,8 @@ def check_ranges(request: PoemRequest) -> None:
     checks = [
         (request.mode in MODES, f"未知模式 {request.mode!r}", f"unknown mode {request.mode!r}; use one of {', '.join(MODES)}"),
         (request.form in ("", *FORM_NAMES), f"未知诗体 {request.form!r}", f"unknown form {request.form!r}; use one of {', '.join(FORM_NAMES)}"),
-        (len(request.text) <= limit, f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)"),
+        (len("".join(request.text.split())) <= limit,  # spaces do not count: they are dropped
+         f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)"),
         (1 <= request.n <= MAX_CANDIDATES, f"候选数须在 1–{MAX_CANDIDATES} 之间", f"n must be between 1 and {MAX_CANDIDATES}"),
         (request.seed is None or 0 <= request.seed < 2**63, "随机种子须为 0 到 2^63−1 之间的整数",
          "seed must be an integer from 0 to 2^63 − 1"),
@@ -124,20 +125,16 @@ def opening_width(complete: list[str], tail: str, form_name: str) -> int:
 
 
 def form_with_room(width: int, lines: int, partial: bool, form_name: str) -> Form:
-    """The asked form, or the shortest of this width with room after the opening; or a clear error."""
-    if form_name:
-        form = FORMS[form_name]
-        if lines > form.lines or (lines == form.lines and partial):
-            raise PoetryError(f"开头有 {lines + partial} 句，{form.name}只有 {form.lines} 句",
-                              f"the opening has {lines + partial} lines, more than a {form.name}'s {form.lines}")
-        if lines == form.lines:
-            raise PoetryError(f"开头已是一首完整的{form.name}，没有可续写的",
-                              f"the opening is already a whole {form.name}: nothing is left to write")
-        return form
-    form = next((f for f in FORMS.values() if f.chars_per_line == width and f.lines > lines), None)
-    if form is None:
-        raise PoetryError(f"开头有 {lines + partial} 句，已是整首律诗或更长，没有可续写的",
-                          f"the opening has {lines + partial} lines, a whole 律诗 or more: nothing is left to write")
+    """The asked form, else the shortest of this width with room after the opening (the 律诗 when
+    the opening is a whole one); or a clear error when the opening has more lines than the form.
+    An opening that fills its form is given back judged, with nothing written: the page's edit of a
+    poem's last line asks for just that."""
+    form = FORMS[form_name] if form_name else next(
+        (f for f in FORMS.values() if f.chars_per_line == width and f.lines > lines),
+        next(f for f in reversed(FORMS.values()) if f.chars_per_line == width))
+    if lines + partial > form.lines:
+        raise PoetryError(f"开头有 {lines + partial} 句，{form.name}只有 {form.lines} 句",
+                          f"the opening has {lines + partial} lines, more than a {form.name}'s {form.lines}")
     return form
 
 
@@ -148,6 +145,9 @@ def plan_continuation(text: str, form_name: str) -> Plan:
     lines, marks = split_lines(opening)
     complete = [line for line, mark in zip(lines, marks) if mark]
     tail = "" if marks[-1] else lines[-1]
+    rare = next((c for c in opening if is_ideograph(c) and not is_han(c)), None)
+    if rare:
+        raise PoetryError(f"模型不会写“{rare}”字，请换一个", f"the model cannot write the character {rare!r}; use another")
     if not all(is_han(line) for line in complete) or (tail and not is_han(tail)):
         raise PoetryError("开头只能是汉字和标点，且不能有空句", "the opening may hold only Chinese characters and punctuation, with no empty line")
     width = opening_width(complete, tail, form_name)

@@ -24,7 +24,8 @@ const waiting = (hint) => ({ ok: false, message: "", hint });
 export function effectiveForm(mode, form, count = 0, width = 7) {
   if (form) return form;
   if (mode === "acrostic") return count <= 4 ? "七绝" : "七律";
-  if (mode === "continue") return width === 5 ? (count <= 4 ? "五绝" : "五律") : count <= 4 ? "七绝" : "七律";
+  // continue: count is the opening's whole lines; a 绝句 while it has room, else the 律诗
+  if (mode === "continue") return width === 5 ? (count < 4 ? "五绝" : "五律") : count < 4 ? "七绝" : "七律";
   return "七绝";
 }
 
@@ -57,33 +58,48 @@ function splitOpening(raw) {
   return pieces;
 }
 
-function openingWidth(complete, partial, form) {
+function openingWidth(complete, tail, form) {
   if (form) return FORMS[form].width;
   const widths = new Set(complete.map((piece) => [...piece.line].length));
   if (widths.size) return widths.size === 1 ? [...widths][0] : 0;
-  return [...partial].length === 5 ? 5 : 7;
+  const length = [...tail].length;  // unpunctuated: lines of 5 when it splits into 5s and not 7s
+  return length % 5 === 0 && length % 7 !== 0 ? 5 : 7;
+}
+
+/** An unmarked tail cut into lines of width: whole ones count as lines (marked "\n"), the rest begins the next. */
+function cutTail(tail, width) {
+  const chars = [...tail];
+  const pieces = [];
+  for (let i = 0; i < chars.length; i += width) {
+    const line = chars.slice(i, i + width);
+    pieces.push({ line: line.join(""), mark: line.length === width ? "\n" : "" });
+  }
+  return pieces;
 }
 
 function checkContinue(raw, form) {
-  const pieces = splitOpening(raw);
+  let pieces = splitOpening(raw);
   if (!pieces.length) return waiting("写下开头一两句，以「，」「。」或换行分句");
   if (pieces.some((piece) => !piece.line)) return fail("开头里有空句：两个标点之间须有字");
   const bad = firstNonHan(pieces.map((piece) => piece.line).join(""));
   if (bad) return fail(`开头只能是汉字和标点：「${bad}」不是`);
+  const marked = pieces.filter((piece) => piece.mark);
+  const tail = pieces.at(-1).mark ? "" : pieces.at(-1).line;
+  const width = openingWidth(marked, tail, form);
+  const wrong = marked.findIndex((piece) => [...piece.line].length !== width);
+  if (width !== 5 && width !== 7) return fail("开头各句须同为五字或七字");
+  if (wrong >= 0) return fail(`第 ${wrong + 1} 句有 ${[...marked[wrong].line].length} 字，${form || "这首诗"}每句 ${width} 字`);
+  pieces = [...marked, ...cutTail(tail, width)];  // as the engine reads it: lines typed without marks are lines
   const complete = pieces.filter((piece) => piece.mark);
   const partial = pieces.at(-1).mark ? "" : pieces.at(-1).line;
-  const width = openingWidth(complete, partial, form);
-  const wrong = complete.findIndex((piece) => [...piece.line].length !== width);
-  if (width !== 5 && width !== 7) return fail("开头各句须同为五字或七字");
-  if (wrong >= 0) return fail(`第 ${wrong + 1} 句有 ${[...complete[wrong].line].length} 字，${form || "这首诗"}每句 ${width} 字`);
-  if ([...partial].length > width) return fail(`末句已有 ${[...partial].length} 字，超过每句 ${width} 字`);
-  const chosen = effectiveForm("continue", form, pieces.length, width);
+  const chosen = effectiveForm("continue", form, complete.length, width);
   if (pieces.length > FORMS[chosen].lines) return fail(`开头有 ${pieces.length} 句，${chosen}只有 ${FORMS[chosen].lines} 句`);
   const text = pieces.map((piece, i) => piece.line + (piece.mark === "\n" ? (i % 2 ? "。" : "，") : piece.mark)).join("");
   if ([...text].length > MAX_TEXT) return fail(`开头最多 ${MAX_TEXT} 字（含标点）`);
   const given = pieces.flatMap((piece, line) => [...piece.line].map((char, column) => [line, column, char]));
   const rest = FORMS[chosen].lines - complete.length;
-  return ok({ text, form: chosen, given, hint: `已有 ${complete.length} 句${partial ? `又 ${[...partial].length} 字` : ""} · ${chosen}，续写其余 ${rest} 句` });
+  const plan = rest ? `${chosen}，续写其余 ${rest} 句` : `已是整首${chosen}，只标平仄与韵`;
+  return ok({ text, form: chosen, given, hint: `已有 ${complete.length} 句${partial ? `又 ${[...partial].length} 字` : ""} · ${plan}` });
 }
 
 function checkTheme(raw) {
@@ -91,7 +107,7 @@ function checkTheme(raw) {
   if (!theme) return waiting("一句话或几个词，模型从中取关键词入诗");
   if (/[A-Za-z0-9]/u.test(theme)) return fail("主题只能用汉字（可带标点）");
   if (![...theme].some(isHan)) return fail("主题里至少要有一个汉字");
-  if ([...theme].length > MAX_THEME) return fail(`主题最多 ${MAX_THEME} 字`);
+  if ([...theme.replace(/\s+/gu, "")].length > MAX_THEME) return fail(`主题最多 ${MAX_THEME} 字`);  // spaces do not count
   return ok({ text: theme, form: null, given: [], hint: "模型会从主题中取关键词入诗" });
 }
 
