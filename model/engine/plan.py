@@ -124,14 +124,16 @@ def opening_width(complete: list[str], tail: str, form_name: str) -> int:
     return width
 
 
-def form_with_room(width: int, lines: int, partial: bool, form_name: str) -> Form:
+def continuation_form(width: int, lines: int, partial: bool, form_name: str) -> Form:
     """The asked form, else the shortest of this width with room after the opening (the 律诗 when
     the opening is a whole one); or a clear error when the opening has more lines than the form.
     An opening that fills its form is given back judged, with nothing written: the page's edit of a
     poem's last line asks for just that."""
-    form = FORMS[form_name] if form_name else next(
-        (f for f in FORMS.values() if f.chars_per_line == width and f.lines > lines),
-        next(f for f in reversed(FORMS.values()) if f.chars_per_line == width))
+    if form_name:
+        form = FORMS[form_name]
+    else:
+        of_width = [f for f in FORMS.values() if f.chars_per_line == width]  # the 绝句, then the 律诗
+        form = next((f for f in of_width if f.lines > lines), of_width[-1])
     if lines + partial > form.lines:
         raise PoetryError(f"开头有 {lines + partial} 句，{form.name}只有 {form.lines} 句",
                           f"the opening has {lines + partial} lines, more than a {form.name}'s {form.lines}")
@@ -156,7 +158,7 @@ def plan_continuation(text: str, form_name: str) -> Plan:
     whole = len(tail) - len(tail) % width
     complete += [tail[i:i + width] for i in range(0, whole, width)]
     partial = tail[whole:]
-    form = form_with_room(width, len(complete), bool(partial), form_name)
+    form = continuation_form(width, len(complete), bool(partial), form_name)
     given = "".join(complete) + partial
     forced = {divmod(i, width): char for i, char in enumerate(given)}
     return Plan(form, forced=forced, given_lines=len(complete))
