@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import time
@@ -27,6 +28,16 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
 CONCURRENCY = (1, 8, 32, 64)
 ROUND = 5  # poems timed in a row before switching between baseline and engine
 THROUGHPUT_SECONDS = 4.0  # each concurrency level starts poems for this long
+
+
+def cpu_summary() -> str:
+    """The CPU's model and its widest vector extension: the engine's batch-1 step is several times
+    slower relative to the baseline on an AVX2-only host than on an AVX-512 one (see the model card)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    widest = next((name for name in ("avx512f", "avx2") if name in flags), "no avx2")
+    return f"{model}, {os.cpu_count()} CPUs, {widest.replace('avx512f', 'avx512')}"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -141,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         "throughput_ratio_64_vs_baseline_1": round(throughput[64] / baseline_rate, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "precision": args.precision,
+        "cpu": cpu_summary(),
     }
     print(f"baseline (PyTorch eager, recompute)  p50 {result['baseline_p50_ms']} ms  p95 {result['baseline_p95_ms']} ms  "
           f"{result['baseline_poems_per_s']} poems/s")
@@ -149,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {concurrent:3d} concurrent: {rate} poems/s")
     print(f"latency ×{result['latency_ratio']} (target ≥15)   throughput@64 ×{result['throughput_ratio_64_vs_baseline_1']}"
           f" of baseline single-stream ({result['baseline_poems_per_s_before_64']} poems/s just before; target ≥50)"
-          f"   peak RSS {result['peak_rss_mb']} MB")
+          f"   peak RSS {result['peak_rss_mb']} MB   ({result['cpu']})")
     print(json.dumps(result))
 
 
