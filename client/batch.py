@@ -62,31 +62,35 @@ def read_requests(path: Path, mode: str | None) -> list[dict]:
         if mode:
             requests.append({"id": str(number), "mode": mode, "text": line.strip()})
             continue
-        request = parse_line(line, number)
+        request, defaulted = parse_line(line, number)
         seen = first_line.setdefault(str(request["id"]), number)
         if seen != number:  # the later line is refused, so that an id in OUT names one request
-            request |= {"line": number, "error": f"第 {number} 行的 id 与第 {seen} 行重复 / "
-                                                 f"duplicate id: line {number} has the id of line {seen}"}
+            own = "（其行号）" if defaulted else ""
+            own_en = " (its line number, as it has none)" if defaulted else ""
+            request |= {"line": number, "error": f"第 {number} 行的 id{own} 与第 {seen} 行重复 / "
+                                                 f"duplicate id: line {number} has the id{own_en} of line {seen}"}
         requests.append(request)
     return requests
 
 
-def parse_line(line: str, number: int) -> dict:
-    """One JSONL line as a request with its id, or an error record saying what is wrong with it."""
+def parse_line(line: str, number: int) -> tuple[dict, bool]:
+    """One JSONL line as a request with its id, or an error record saying what is wrong with it;
+    and whether the id is the line number because the line names none."""
     try:
         request = json.loads(line)
         if not isinstance(request, dict):
             raise ValueError("not a JSON object")
     except ValueError as error:
-        return {"id": str(number), "error": f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}"}
+        return {"id": str(number), "error": f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}"}, True
+    defaulted = "id" not in request
     request.setdefault("id", str(number))
     unknown = sorted(set(request) - INPUT_FIELDS)
     if unknown:
         names = ", ".join(unknown)
-        return request | {"error": f"第 {number} 行有未知字段：{names} / line {number} has unknown field(s): {names}"}
+        return request | {"error": f"第 {number} 行有未知字段：{names} / line {number} has unknown field(s): {names}"}, defaulted
     if request.get("mode") is None:  # the one field the spec requires: a missing mode is a mistake, not random
-        return request | {"error": f"第 {number} 行缺少 mode / line {number} has no \"mode\""}
-    return request
+        return request | {"error": f"第 {number} 行缺少 mode / line {number} has no \"mode\""}, defaulted
+    return request, defaulted
 
 
 def resume_key(record: dict) -> str:

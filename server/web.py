@@ -116,9 +116,9 @@ def generate() -> Response:
 @bp.route("/api/stream", methods=["GET", "POST"])
 def stream() -> Response:
     """Write poems as Server-Sent Events: progress per character, then done (or error)."""
-    if request.method == "HEAD":  # Flask answers HEAD with the GET view: headers only, no poem written
-        return Response(mimetype="text/event-stream")
     params = parse_generate(json_body()) if request.method == "POST" else parse_query(request.args)
+    if request.method == "HEAD":  # Flask answers HEAD with the GET view: checked, headers only, no poem written
+        return Response(mimetype="text/event-stream")
     stack = ExitStack()
     try:
         client = stack.enter_context(new_client())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from client.batch import done_ids, main
+from client.batch import done_ids, main, read_requests
 from tests.grpc_helpers import ROOT, running_server
 
 
@@ -144,3 +144,10 @@ def test_an_unreadable_in_is_one_line_and_exit_2(tmp_path: Path, content: bytes 
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert out.read_text(encoding="utf-8") == "kept\n"
+
+
+def test_a_duplicate_of_a_default_id_says_so(tmp_path: Path) -> None:
+    requests = write_jsonl(tmp_path / "in.jsonl", [{"mode": "random"}, {"id": "3", "mode": "random"},
+                                                    {"mode": "random"}])  # line 3 defaults to id "3"
+    errors = [r["error"] for r in read_requests(requests, None) if "error" in r]
+    assert len(errors) == 1 and "line 3 has the id (its line number, as it has none) of line 2" in errors[0]

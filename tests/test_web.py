@@ -306,6 +306,8 @@ def test_head_on_the_stream_writes_no_poem(client, model: FakeModel) -> None:
     response = client.head("/api/stream", query_string={"mode": "random"})
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
     assert model.calls == [] and model.made == []
+    refused = client.head("/api/stream", query_string={"mode": "sonnet"})  # checked as GET would be
+    assert refused.status_code == 400 and model.calls == []
 
 
 def test_health_when_serving(client) -> None:
