@@ -237,6 +237,18 @@ def test_edit_a_line_and_rewrite_the_rest(browser: WebDriver, page_url: str) -> 
     rewritten = wait_for_poem(browser)
     assert rewritten[:2] == [first[0], "夏木阴阴正可人"]
     assert len(rewritten) == 4 and all(len(line) == 7 for line in rewritten), rewritten
+    # The last line: the whole poem goes back as the opening and comes back judged, nothing written
+    # (it once took the model server's decode thread down).
+    browser.find_elements(By.CSS_SELECTOR, ".poem .line")[3].click()
+    editor = browser.find_element(By.CSS_SELECTOR, ".line-edit .line-input")
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys("冬雪纷纷满故林")
+    editor.send_keys(Keys.ENTER)
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".line-edit"))
+    assert wait_for_poem(browser) == rewritten[:3] + ["冬雪纷纷满故林"]
+    assert browser.find_element(By.CSS_SELECTOR, ".poem.done .score").text == "无新句"
+    browser.find_element(By.ID, "generate").click()  # the model server still writes
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".poem.done .score").text.startswith("得分"), POEM_TIMEOUT_S)
 
 
 def test_model_server_down_is_explained_with_a_retry(browser: WebDriver, orphan_page_url: str) -> None:

@@ -82,8 +82,11 @@ function lineNode(poem, glyphs, i, given, onEdit) {
 
 function factsNodes(poem, form) {
   const facts = element("p", "summary");
+  // An opening that filled its form (a last line edited) comes back with nothing written and score 0:
+  // a mean log-probability of written characters is always below 0.
+  const written = poem.score !== 0;
   facts.append(element("span", "form", form), element("span", "rhyme-group", poem.rhyme_group ? `${poem.rhyme_group}韵` : "未押韵"),
-    element("span", "score", `得分 ${poem.score.toFixed(2)}`));
+    element("span", "score", written ? `得分 ${poem.score.toFixed(2)}` : "无新句"));
   const checks = element("ul", "checks");
   for (const [name, label] of Object.entries(CHECKS)) {
     if (!(name in poem.constraints)) continue;
