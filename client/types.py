@@ -10,7 +10,7 @@ class PoemOut:
 
     text: str  # the whole poem with ，。
     lines: list[str]
-    score: float  # mean log-probability per generated character
+    score: float  # mean log-probability per generated character; 0 when none was generated
     rhyme_group: str  # e.g. 下平七阳
     tones: list[str]  # per line, 平/仄/中/？ per character
     rhyme_positions: list[int]  # 0-based lines whose last character rhymes

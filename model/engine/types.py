@@ -56,7 +56,7 @@ class Poem:
 
     text: str  # whole poem with ，。
     lines: list[str]
-    score: float  # mean log-probability per generated token (higher is better)
+    score: float  # mean log-probability per generated token (higher is better); 0 when none was generated
     rhyme_group: str  # 平水韵 group of the rhyme characters, e.g. "下平七阳"; "" if none
     tones: list[str]  # per line, one of 平/仄/中 (both readings) /？(unknown) per character
     rhyme_positions: list[int]  # 0-based indices of the lines whose last character rhymes
