@@ -176,6 +176,16 @@ def wait_for_poem(driver: WebDriver) -> list[str]:
     return poem_lines(driver)
 
 
+def edit_line(driver: WebDriver, index: int, text: str) -> None:
+    """Open line `index` of the poem, type text over it and submit, as a person would."""
+    driver.find_elements(By.CSS_SELECTOR, ".poem .line")[index].click()
+    editor = driver.find_element(By.CSS_SELECTOR, ".line-edit .line-input")
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys(text)
+    editor.send_keys(Keys.ENTER)
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".line-edit"))
+
+
 def test_bad_input_is_explained_and_blocks_the_button(browser: WebDriver, page_url: str) -> None:
     browser.get(page_url)
     choose(browser, "mode-acrostic")
@@ -228,23 +238,13 @@ def test_edit_a_line_and_rewrite_the_rest(browser: WebDriver, page_url: str) -> 
     wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled())
     browser.find_element(By.ID, "generate").click()
     first = wait_for_poem(browser)
-    browser.find_elements(By.CSS_SELECTOR, ".poem .line")[1].click()
-    editor = browser.find_element(By.CSS_SELECTOR, ".line-edit .line-input")
-    editor.send_keys(Keys.CONTROL, "a")
-    editor.send_keys("夏木阴阴正可人")
-    editor.send_keys(Keys.ENTER)
-    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".line-edit"))
+    edit_line(browser, 1, "夏木阴阴正可人")
     rewritten = wait_for_poem(browser)
     assert rewritten[:2] == [first[0], "夏木阴阴正可人"]
     assert len(rewritten) == 4 and all(len(line) == 7 for line in rewritten), rewritten
     # The last line: the whole poem goes back as the opening and comes back judged, nothing written
     # (it once took the model server's decode thread down).
-    browser.find_elements(By.CSS_SELECTOR, ".poem .line")[3].click()
-    editor = browser.find_element(By.CSS_SELECTOR, ".line-edit .line-input")
-    editor.send_keys(Keys.CONTROL, "a")
-    editor.send_keys("冬雪纷纷满故林")
-    editor.send_keys(Keys.ENTER)
-    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".line-edit"))
+    edit_line(browser, 3, "冬雪纷纷满故林")
     assert wait_for_poem(browser) == rewritten[:3] + ["冬雪纷纷满故林"]
     assert browser.find_element(By.CSS_SELECTOR, ".poem.done .score").text == "无新句"
     browser.find_element(By.ID, "generate").click()  # the model server still writes
