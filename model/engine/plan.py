@@ -34,6 +34,10 @@ TEXT_FIELDS = ("mode", "form", "text")
 SWITCH_FIELDS = ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
 
 
+def is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_types(request: PoemRequest) -> None:
     """Each field of the type it documents (bool is no number here, though Python lets it be one)."""
     def wrong(name: str, zh_kind: str, en_kind: str) -> PoetryError:
@@ -45,10 +49,11 @@ def check_types(request: PoemRequest) -> None:
     for name in SWITCH_FIELDS:
         if not isinstance(getattr(request, name), bool):
             raise wrong(name, " true 或 false", "true or false")
-    for name in INTEGER_FIELDS + ("seed",):
-        value = getattr(request, name)
-        if not (isinstance(value, int) and not isinstance(value, bool)) and not (name == "seed" and value is None):
+    for name in INTEGER_FIELDS:
+        if not is_integer(getattr(request, name)):
             raise wrong(name, "整数", "an integer")
+    if request.seed is not None and not is_integer(request.seed):  # None: the engine draws one
+        raise wrong("seed", "整数", "an integer")
     for name in NUMBER_FIELDS:
         value = getattr(request, name)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -97,8 +102,12 @@ def plan_acrostic(text: str, form_name: str, tokenizer: CharTokenizer) -> Plan:
                           f"a {form.name} has {form.lines} lines, too few for {len(heads)} acrostic characters")
     for char in heads:
         if not writable(char, tokenizer):
-            raise PoetryError(f"模型不会写“{char}”字，请换一个", f"the model cannot write the character {char!r}; use another")
+            raise cannot_write(char)
     return Plan(form, forced={(i, 0): char for i, char in enumerate(heads)})
+
+
+def cannot_write(char: str) -> PoetryError:
+    return PoetryError(f"模型不会写“{char}”字，请换一个", f"the model cannot write the character {char!r}; use another")
 
 
 def writable(char: str, tokenizer: CharTokenizer) -> bool:
@@ -149,7 +158,7 @@ def plan_continuation(text: str, form_name: str) -> Plan:
     tail = "" if marks[-1] else lines[-1]
     rare = next((c for c in opening if is_ideograph(c) and not is_han(c)), None)
     if rare:
-        raise PoetryError(f"模型不会写“{rare}”字，请换一个", f"the model cannot write the character {rare!r}; use another")
+        raise cannot_write(rare)
     if not all(is_han(line) for line in complete) or (tail and not is_han(tail)):
         raise PoetryError("开头只能是汉字和标点，且不能有空句", "the opening may hold only Chinese characters and punctuation, with no empty line")
     width = opening_width(complete, tail, form_name)
