@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from model.engine import Engine
 from model.engine.candidate import Candidate
+from model.engine.engine import OPENING_TOKENS
 from model.engine.check import check_poem
 from model.engine.meter import next_key, rhyme_lines, template
 from model.engine.plan import MAX_KEYWORD_CHARS, MAX_KEYWORDS
@@ -212,6 +214,22 @@ def test_full_queue_is_refused_at_once(tiny_model_dir) -> None:
 
 def unknown_character(engine: Engine) -> str:
     return next(chr(c) for c in range(0x4E00, 0x9FFF) if engine.tokenizer.id_of(chr(c)) == engine.tokenizer.unk_id)
+
+
+@pytest.mark.parametrize("form", ["五绝", "七律"])
+def test_a_row_started_from_the_cached_opening_sees_what_feeding_it_gives(engine: Engine, form: str) -> None:
+    runtime, prefix = engine.runtime, engine.tokenizer.prefix(form, ["秋夜"])
+    assert not engine.live  # the engine is idle: row 0 is free to use here
+    fed = [runtime.step(np.array([token]), np.array([position])) for position, token in enumerate(prefix)][-1]
+    runtime.load_columns(0, *engine.openings[form])
+    for position in range(OPENING_TOKENS, len(prefix)):
+        cached = runtime.step(np.array([prefix[position]]), np.array([position]))
+    assert np.abs(cached - fed).max() <= 1e-6
+    other = "七律" if form == "五绝" else "五绝"  # and the opening is the form's own
+    runtime.load_columns(0, *engine.openings[other])
+    for position in range(OPENING_TOKENS, len(prefix)):
+        wrong = runtime.step(np.array([prefix[position]]), np.array([position]))
+    assert np.abs(wrong - fed).max() > 1e-3
 
 
 def test_the_cache_holds_the_longest_request(engine: Engine) -> None:

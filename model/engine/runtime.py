@@ -67,6 +67,16 @@ class DecoderRuntime:
         outputs = self._infer(token_ids, positions)[1]
         return {name: array[:len(token_ids)] for name, array in outputs.items()}
 
+    def row_columns(self, row: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of a row's keys and values in its first `count` columns."""
+        return self.keys[:, row, :, :, :count].copy(), self.values[:, row, :, :count].copy()
+
+    def load_columns(self, row: int, keys: np.ndarray, values: np.ndarray) -> None:
+        """Write keys and values saved by row_columns into a row's first columns."""
+        count = keys.shape[-1]
+        self.keys[:, row, :, :, :count] = keys
+        self.values[:, row, :, :count] = values
+
     def move_row(self, source: int, target: int) -> None:
         """Copy a row's cache to another row (to keep live rows packed at the front)."""
         self.keys[:, target] = self.keys[:, source]
