@@ -12,13 +12,14 @@ poems timed just before the 64-request level.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
 import statistics
 import time
-from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
 from model.engine import Engine
@@ -27,7 +28,8 @@ from model.engine.types import PoemRequest
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
 CONCURRENCY = (1, 8, 32, 64)
 ROUND = 5  # poems timed in a row before switching between baseline and engine
-THROUGHPUT_SECONDS = 4.0  # each concurrency level starts poems for this long
+THROUGHPUT_SECONDS = 10.0  # each concurrency level starts poems for this long (the drain after
+                           # it, with fewer than N in flight, weighs less the longer it is)
 
 
 def cpu_summary() -> str:
@@ -100,16 +102,19 @@ def bench_latency(baseline: Callable[[int], str], engine: Engine, poems: int) ->
 
 def keep_in_flight(engine: Engine, concurrency: int, seconds: float, form: str = "七律") -> tuple[int, float]:
     """Poems the engine finished and the seconds it took, keeping `concurrency` requests in flight
-    and starting new ones for `seconds`, then waiting for the last (as bench.load's clients do)."""
+    (a new one starts as soon as any finishes) for `seconds`, then waiting for the last (as
+    bench.load's clients do)."""
     started = time.monotonic()
-    tickets = deque(engine.submit(PoemRequest(form=form, seed=s)) for s in range(concurrency))
-    poems, seed = 0, concurrency
-    while tickets:
-        tickets.popleft().result()
-        poems += 1
+    seeds = itertools.count()
+    in_flight = {engine.submit(PoemRequest(form=form, seed=next(seeds))).future for _ in range(concurrency)}
+    poems = 0
+    while in_flight:
+        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            future.result()
+        poems += len(done)
         if time.monotonic() - started < seconds:
-            tickets.append(engine.submit(PoemRequest(form=form, seed=seed)))
-            seed += 1
+            in_flight |= {engine.submit(PoemRequest(form=form, seed=next(seeds))).future for _ in done}
     return poems, time.monotonic() - started
 
 
