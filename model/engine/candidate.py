@@ -116,9 +116,10 @@ class Candidate:
         if self.request.no_repeat:
             # The user's characters still to come count too (an acrostic's later heads).
             later = self.forced_tokens[bisect.bisect_right(self.forced_cells, (line, column)):]
-            pending = Counter(token for _, token in later)
-            full = [t for t in counts.keys() | pending.keys() if counts[t] + pending[t] >= MAX_CHAR_REPEATS]
-            banned = np.concatenate([banned, full]).astype(np.int64)
+            totals = counts + Counter(token for _, token in later) if later else counts
+            full = [token for token, count in totals.items() if count >= MAX_CHAR_REPEATS]
+            if full:
+                banned = np.concatenate([banned, full]).astype(np.int64)
         return allowed, banned, used
 
     def take(self, choice: Choice | None) -> None:
