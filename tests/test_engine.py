@@ -220,16 +220,19 @@ def unknown_character(engine: Engine) -> str:
 def test_a_row_started_from_the_cached_opening_sees_what_feeding_it_gives(engine: Engine, form: str) -> None:
     runtime, prefix = engine.runtime, engine.tokenizer.prefix(form, ["秋夜"])
     assert not engine.live  # the engine is idle: row 0 is free to use here
-    fed = [runtime.step(np.array([token]), np.array([position])) for position, token in enumerate(prefix)][-1]
+
+    def logits_fed_from(start: int) -> np.ndarray:
+        """Row 0's logits after feeding the prefix from position `start` on."""
+        for position in range(start, len(prefix)):
+            logits = runtime.step(np.array([prefix[position]]), np.array([position]))
+        return logits
+
+    fed = logits_fed_from(0)
     runtime.load_columns(0, *engine.openings[form])
-    for position in range(OPENING_TOKENS, len(prefix)):
-        cached = runtime.step(np.array([prefix[position]]), np.array([position]))
-    assert np.abs(cached - fed).max() <= 1e-6
+    assert np.abs(logits_fed_from(OPENING_TOKENS) - fed).max() <= 1e-6
     other = "七律" if form == "五绝" else "五绝"  # and the opening is the form's own
     runtime.load_columns(0, *engine.openings[other])
-    for position in range(OPENING_TOKENS, len(prefix)):
-        wrong = runtime.step(np.array([prefix[position]]), np.array([position]))
-    assert np.abs(wrong - fed).max() > 1e-3
+    assert np.abs(logits_fed_from(OPENING_TOKENS) - fed).max() > 1e-3
 
 
 def test_the_cache_holds_the_longest_request(engine: Engine) -> None:

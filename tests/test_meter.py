@@ -47,7 +47,7 @@ def test_strict_meter_wants_every_character_of_a_template() -> None:
     for index in range(4):  # a 五绝 spelled out from its templates: 东 is 平, 月 is 仄
         key = next_key(key, index) if index else key
         lines.append(template(5, key, PING if index in (1, 3) else ZE).replace(PING, "东").replace(ZE, "月"))
-    assert strict_meter_holds(lines, [1, 3]) and check_poem(lines, FORMS["五绝"], False)["strict_meter"]
+    assert strict_meter_holds(lines, [1, 3]) and check_poem(lines, FORMS["五绝"], False, strict_meter=True)["strict_meter"]
     flipped = {"东": "月", "月": "东"}[lines[2][0]]
     loose = lines[:2] + [flipped + lines[2][1:]] + lines[3:]  # the free 1st character changed: 粘对 still holds
     assert meter_holds(loose, [1, 3]) and not strict_meter_holds(loose, [1, 3])

@@ -34,17 +34,22 @@ def tones(lines: list[str]) -> list[str]:
     return ["".join(tone_of(c) for c in line) for line in lines]
 
 
-def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, given_lines: int = 0) -> dict:
-    """Constraint results and display facts for a poem whose first given_lines lines are the user's."""
+def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, given_lines: int = 0,
+               strict_meter: bool = False) -> dict:
+    """Constraint results and display facts for a poem whose first given_lines lines are the user's;
+    "strict_meter" (a whole template) only when asked for: most poems are not meant to hold it."""
     rhymes = rhyme_lines(form.lines, first_line_rhymes)
-    group = common_rhyme_group([lines[i][-1] for i in rhymes]) if well_formed(lines, form) else ""
-    return {
-        "well_formed": well_formed(lines, form),
+    formed = well_formed(lines, form)
+    group = common_rhyme_group([lines[i][-1] for i in rhymes]) if formed else ""
+    facts = {
+        "well_formed": formed,
         "rhyme": bool(group),
-        "meter": well_formed(lines, form) and meter_holds(lines, rhymes, given_lines),
-        "strict_meter": well_formed(lines, form) and strict_meter_holds(lines, rhymes, given_lines),
+        "meter": formed and meter_holds(lines, rhymes, given_lines),
         "no_repeat": no_repeats(lines),
         "rhyme_group": group,
         "rhyme_positions": rhymes,
         "tones": tones(lines),
     }
+    if strict_meter:
+        facts["strict_meter"] = formed and strict_meter_holds(lines, rhymes, given_lines)
+    return facts

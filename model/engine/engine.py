@@ -261,13 +261,14 @@ class Engine:
         poems = []
         for candidate in ticket.candidates:
             lines = candidate.lines()
-            facts = check_poem(lines, form, ticket.plan.first_line_rhymes, ticket.plan.given_lines)
+            facts = check_poem(lines, form, ticket.plan.first_line_rhymes, ticket.plan.given_lines,
+                               strict_meter=request.strict_meter)
             kept = all(lines[l][c] == ch for (l, c), ch in ticket.plan.forced.items())
             own_lines = lines[ticket.plan.given_lines:]
             constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],
                            "meter": facts["meter"], "no_repeat": facts["no_repeat"],
                            "no_copy": not any(line in self.shared.copies for line in own_lines)}
-            if request.strict_meter:  # reported only where asked: most poems are not meant to hold it
+            if request.strict_meter:
                 constraints["strict_meter"] = facts["strict_meter"]
             poems.append(Poem(candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"],
                               facts["tones"], facts["rhyme_positions"], constraints))
