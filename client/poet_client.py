@@ -21,10 +21,13 @@ FIELDS = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", 
           "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
 HEALTH_TIMEOUT_S = 5.0
 BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
-# What each kind of request field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is spaced).
-TYPE_NAMES = {FieldDescriptor.CPPTYPE_STRING: ("字符串", "a string"), FieldDescriptor.CPPTYPE_INT32: ("整数", "an integer"),
-              FieldDescriptor.CPPTYPE_UINT64: ("整数", "an integer"), FieldDescriptor.CPPTYPE_FLOAT: ("数字", "a number"),
-              FieldDescriptor.CPPTYPE_BOOL: (" true 或 false", "true or false")}
+# What each type of request field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is
+# spaced); the web app's checks name them the same way.
+TYPE_NAMES = {str: ("字符串", "a string"), int: ("整数", "an integer"), float: ("数字", "a number"),
+              bool: (" true 或 false", "true or false")}
+TYPE_OF_FIELD = {FieldDescriptor.CPPTYPE_STRING: str, FieldDescriptor.CPPTYPE_INT32: int,
+                 FieldDescriptor.CPPTYPE_UINT64: int, FieldDescriptor.CPPTYPE_FLOAT: float,
+                 FieldDescriptor.CPPTYPE_BOOL: bool}
 NO_RESULT = "模型服务的流没有返回结果就结束了 / the model server's stream ended without a result"
 T = TypeVar("T")
 
@@ -64,7 +67,7 @@ def set_field(request: poet_pb2.GenerateRequest, name: str, value: Any) -> None:
     try:
         setattr(request, name, value)
     except TypeError:
-        zh, en = TYPE_NAMES[request.DESCRIPTOR.fields_by_name[name].cpp_type]
+        zh, en = TYPE_NAMES[TYPE_OF_FIELD[request.DESCRIPTOR.fields_by_name[name].cpp_type]]
         raise InvalidRequest(f"{name} 须为{zh} / {name} must be {en}, not {type(value).__name__}") from None
     except ValueError:  # protobuf's only ValueError here: an integer the field cannot hold
         raise InvalidRequest(f"{name} 超出范围：{value!r} / {name} is out of range: {value!r}") from None

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from client.poet_client import is_unicode
+from client.poet_client import TYPE_NAMES, is_unicode
 
 MODES = ("random", "continue", "acrostic", "theme")
 FORMS = ("五绝", "七绝", "五律", "七律")
@@ -56,8 +56,6 @@ FIELDS: dict[str, Field] = {
     **{name: Field(bool, lambda v: True, "", "")
        for name in ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")},
 }
-# How "{name} 须为{zh}" names each type; the space keeps "须为 true" apart, as Chinese next to Latin letters is spaced.
-TYPE_NAMES = {str: ("字符串", "a string"), int: ("整数", "an integer"), float: ("数字", "a number"), bool: (" true 或 false", "true or false")}
 
 
 def type_error(name: str, kind: type) -> WebError:
