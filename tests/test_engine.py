@@ -2,6 +2,7 @@
 determinism, batch independence, streaming, cancellation, overload and bad input."""
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 
@@ -233,6 +234,22 @@ def test_a_row_started_from_the_cached_opening_sees_what_feeding_it_gives(engine
     other = "七律" if form == "五绝" else "五绝"  # and the opening is the form's own
     runtime.load_columns(0, *engine.openings[other])
     assert np.abs(logits_fed_from(OPENING_TOKENS) - fed).max() > 1e-3
+
+
+def test_a_lone_poem_is_the_same_on_one_thread_and_on_all(engine: Engine) -> None:
+    lone = engine.runtime.requests[1][0]
+    assert len(lone.requests) == (2 if (os.cpu_count() or 1) > 1 else 1)  # both kept: they agreed bitwise
+    saved = lone.current, lone.until_trial
+    poems = []
+    try:
+        for index in range(len(lone.requests)):
+            lone.current, lone.until_trial = index, 10**9  # no trial of the other
+            poems.append([engine.generate(request_for("random", "七律", seed), timeout=60).poems[0].text
+                          for seed in range(3)])
+    finally:
+        lone.current, lone.until_trial = saved
+    assert all(p == poems[0] for p in poems)
+    assert len(set(poems[0])) == 3
 
 
 def test_the_cache_holds_the_longest_request(engine: Engine) -> None:

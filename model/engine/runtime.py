@@ -1,11 +1,13 @@
 """The OpenVINO decode step and the KV cache it reads: one infer call per step for every live row."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
 
+from model.engine.fastest import FastestRequest
 from model.engine.sampler import SELECTION_OUTPUTS, SelectionInputs, selection_head
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is padded up to
@@ -88,26 +90,28 @@ class DecoderRuntime:
     def _infer(self, token_ids: np.ndarray, positions: np.ndarray) -> tuple[ov.InferRequest, dict[str, np.ndarray]]:
         """Run a step; the request and the selection head's output arrays."""
         batch = len(token_ids)
-        request, buffers, outputs, new_keys, new_values = self.requests[self._bucket(batch)]
+        requests, buffers, outputs, new_keys, new_values = self.requests[self._bucket(batch)]
         for name, value in (("input_ids", token_ids), ("position_ids", positions)):
             buffers[name][:batch, 0] = value
             buffers[name][batch:] = 0  # padded rows: token 0 at position 0 (and they allow nothing)
         np.less(self.columns[None, :], buffers["position_ids"], out=buffers["past_mask"])
         # The outputs are read from their tensors: copying every one of them (the (B, V) logits among
         # them) into a new dict cost about 0.25 ms a step at batch 64.
-        request.infer(share_outputs=True)
+        request = requests.infer()
         # Every layer's new key and value of every row into the column of its position.
         rows = np.arange(batch)
         self.keys[:, rows, :, :, positions] = new_keys[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
         self.values[:, rows, :, positions, :] = new_values[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
         return request, outputs
 
-    def _compile(self, bucket: int) -> tuple[ov.InferRequest, dict[str, np.ndarray], dict[str, np.ndarray],
+    def _compile(self, bucket: int) -> tuple[FastestRequest, dict[str, np.ndarray], dict[str, np.ndarray],
                                               np.ndarray, np.ndarray]:
         """The compiled step for a batch bucket, the numpy arrays its inputs share memory with, those
         the selection head writes to, and the arrays (layer, row, head, 1, dim) its new keys and
         values are written to (all set once: handing OpenVINO a dict of arrays every step cost
-        about 0.25 ms, reading outputs back with get_tensor about 20 µs)."""
+        about 0.25 ms, reading outputs back with get_tensor about 20 µs). A lone row's step is
+        compiled for one thread and for all, and runs on whichever has lately been faster
+        (fastest.py), where the two give bitwise the same outputs."""
         model = self.model.clone()
         buffers = {"input_ids": np.zeros((bucket, 1), dtype=np.int64),
                    "position_ids": np.zeros((bucket, 1), dtype=np.int64),
@@ -116,17 +120,37 @@ class DecoderRuntime:
         buffers |= {name: self.keys[index, :bucket] for index, name in enumerate(self.key_names)}
         buffers |= {name: self.values[index, :bucket] for index, name in enumerate(self.value_names)}
         model.reshape({name: list(array.shape) for name, array in buffers.items()})
-        # One row's step is too small to split: a second thread only adds waiting (0.54 against 0.73 ms).
-        config = self.config | {"INFERENCE_NUM_THREADS": 1} if bucket == 1 else self.config
-        request = self.core.compile_model(model, "CPU", config).create_infer_request()
-        for name, array in buffers.items():
-            request.set_tensor(name, ov.Tensor(array, shared_memory=True))
         new_keys, new_values = (np.zeros((len(self.key_names), bucket, self.heads, 1, self.head_dim), dtype=np.float32)
                                 for _ in range(2))
-        for names, new in ((self.key_names, new_keys), (self.value_names, new_values)):
-            for index, name in enumerate(names):
-                request.set_tensor(name.replace("past_", "new_"), ov.Tensor(new[index], shared_memory=True))
         outputs = {name: np.zeros(bucket, dtype=dtype) for name, dtype in SELECTION_OUTPUTS.items()}
-        for name, array in outputs.items():
-            request.set_tensor(name, ov.Tensor(array, shared_memory=True))
-        return request, buffers, outputs, new_keys, new_values
+        bound = buffers | outputs | {name.replace("past_", "new_"): new[index]
+                                     for names, new in ((self.key_names, new_keys), (self.value_names, new_values))
+                                     for index, name in enumerate(names)}
+        configs = [self.config]
+        if bucket == 1 and self.config.get("INFERENCE_NUM_THREADS") != 1 and (os.cpu_count() or 1) > 1:
+            configs = [self.config | {"INFERENCE_NUM_THREADS": 1}, self.config]
+        requests = [self.core.compile_model(model, "CPU", config).create_infer_request() for config in configs]
+        for request in requests:
+            for name, array in bound.items():
+                request.set_tensor(name, ov.Tensor(array, shared_memory=True))
+        if len(requests) > 1 and not self._same_outputs(requests, buffers):
+            requests = requests[:1]
+        return FastestRequest(requests), buffers, outputs, new_keys, new_values
+
+    def _same_outputs(self, requests: list[ov.InferRequest], buffers: dict[str, np.ndarray]) -> bool:
+        """Whether the requests give bitwise the same outputs for a step over a random cache (then
+        which one runs a step cannot change a poem). Leaves the cache and inputs zeroed."""
+        rng, rows = np.random.default_rng(0), len(buffers["input_ids"])
+        keys, values = self.keys[:, :rows], self.values[:, :rows]
+        keys[...] = rng.standard_normal(keys.shape, dtype=np.float32)
+        values[...] = rng.standard_normal(values.shape, dtype=np.float32)
+        position = self.max_positions // 2
+        buffers["input_ids"][:], buffers["position_ids"][:] = self.vocab - 1, position
+        buffers["past_mask"][:, :position] = 1
+        results = []
+        for request in requests:
+            request.infer()
+            results.append([request.get_tensor(output).data.copy() for output in request.model_outputs])
+        for array in (keys, values, buffers["input_ids"], buffers["position_ids"], buffers["past_mask"]):
+            array[...] = 0
+        return all(np.array_equal(a, b) for result in results[1:] for a, b in zip(results[0], result))
