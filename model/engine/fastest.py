@@ -1,6 +1,6 @@
 """Run each step on whichever of several equivalent infer requests has lately been the fastest.
 
-A lone row's step is compiled for one thread and for two (runtime.py). Which is faster depends on
+A lone row's step is compiled for one thread and for every core, two here (runtime.py). Which is faster depends on
 what the host's neighbours leave of the cache and memory, and changes from minute to minute: with
 the cache to itself, one thread (1.18 against 1.47 ms a step); with busy neighbours, two (1.9
 against 2.8 ms). The requests give bitwise the same outputs, so the choice never changes a poem.
