@@ -7,11 +7,15 @@
 #    arm B: causal fine-tuning from scratch (2,800 steps)
 # 3. the better arm is fine-tuned further (SHIP_STEPS, default 4,000) and shipped to model/weights
 #    (fp16 safetensors, vocab, INT8 IR, training-line table).
+# 4. a second pass from those shipped (fp16) weights: the learning rate warmed up again and decayed
+#    over SHIP2_STEPS (default 2,800), shipped in their place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 SHIP_STEPS=${SHIP_STEPS:-4000}
-SHIP_MINUTES=${SHIP_MINUTES:-600}  # a wall-clock cap for the last stage
+SHIP_MINUTES=${SHIP_MINUTES:-600}  # a wall-clock cap for stage 3
+SHIP2_STEPS=${SHIP2_STEPS:-2800}
+SHIP2_MINUTES=${SHIP2_MINUTES:-600}  # and for stage 4
 [ -f data/train.jsonl ] || $PY -m model.data
 train() { $PY -W ignore -m model.train --resume "$@"; }
 done_() { [ -f "$1/model/model.safetensors" ]; }
@@ -28,4 +32,7 @@ export POET_TRAIN_THREADS=2
 best=$($PY -m model.compare runs/ft_pretrained runs/ft_scratch)
 done_ runs/ship || train --stage finetune --init "$best/model" --out runs/ship --max-steps "$SHIP_STEPS" \
     --eval-every 500 --lr 5e-4 --warmup 100 --seed 1 --max-minutes "$SHIP_MINUTES"
-$PY -m model.ship runs/ship/model
+done_ runs/ship2 || $PY -m model.ship runs/ship/model
+done_ runs/ship2 || train --stage finetune --init model/weights --out runs/ship2 --max-steps "$SHIP2_STEPS" \
+    --eval-every 400 --lr 5e-4 --warmup 150 --seed 2 --max-minutes "$SHIP2_MINUTES"
+$PY -m model.ship runs/ship2/model --version "${SHIP_VERSION:-ship2}"
