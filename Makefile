@@ -26,8 +26,9 @@ run: install proto  ## model server + web app on localhost
 test: install proto  ## the whole suite
 	$(BIN)/python -m pytest
 
-data: install  ## corpus -> data/*.jsonl
+data: install  ## corpus -> data/*.jsonl, and the masters' usage the engine's rules read
 	$(BIN)/python -m model.data
+	$(BIN)/python -m model.usage
 
 train: install  ## see model/MODEL_CARD.md for the runs that made the shipped weights
 	bash model/train_pipeline.sh

@@ -58,6 +58,12 @@ def poem_sequence(tokenizer: CharTokenizer, poem: dict, keywords: list[str]) -> 
     return prefix + tokenizer.encode(poem["body"]) + [tokenizer.eos_id], len(prefix)
 
 
+def fits(tokenizer: CharTokenizer, poem: dict, positions: int) -> bool:
+    """Whether the poem with the longest prefix training gives it fits the model's positions."""
+    longest_prefix = len(tokenizer.prefix(poem["form"], poem.get("keywords", [])[:3]))
+    return longest_prefix + len(poem["body"]) + 1 <= positions
+
+
 class PoemBatches:
     """Batches of one form at a time (no padding inside the body) with 0-3 of the poem's keywords."""
 

@@ -2,8 +2,10 @@
 
     python -m model.data [--cache .cache] [--out data]
 
-Writes train/dev/test.jsonl (regular poems: 五绝 七绝 五律 七律) and pretrain.txt
-(all other classical verse and prose, one document a line), all in simplified characters.
+Writes train/dev/test.jsonl (regular poems: 五绝 七绝 五律 七律, and in train/dev the 宋词 of the
+most-written tunes), test_ci.jsonl (宋词三百首, the 词 test set), pretrain.txt (all other classical
+verse and prose, one document a line), all in simplified characters, and vocab.txt: the shipped
+model's vocabulary with a token for each tune appended.
 """
 from __future__ import annotations
 
@@ -18,8 +20,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from model import ci_corpus
 from model.forms import form_of, join_lines
 from model.text import is_han, normalise_punctuation, split_lines, to_simplified
+from model.tokenizer import CharTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,8 @@ TARBALL = "chinese-poetry-2.0.1.tgz"
 INTEGRITY = ("sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5koaLygZnM"
              "/EQ3lfJ//25K8p3uHNg==")
 ROOT = Path(__file__).resolve().parent.parent
+# Ids never move: new tokens are appended to the vocabulary the shipped weights were trained on.
+BASE_VOCAB = ROOT / "model" / "weights" / "vocab.txt"
 TEST_FILE = "quantangshi/唐诗三百首.json"
 DEV_PERCENT = 1
 # Keys under which the package keeps its verse and prose text, in any of its collections.
@@ -163,44 +169,51 @@ def add_keywords(poems: list[dict]) -> None:
 
     jieba.setLogLevel(logging.WARNING)
     for poem in poems:
-        tags = jieba.analyse.extract_tags(poem["title"] + "。" + poem["body"], topK=4)
+        # A 词's title is its tune, which says nothing of what it is about.
+        text = poem["body"] if poem.get("kind") == "ci" else poem["title"] + "。" + poem["body"]
+        tags = jieba.analyse.extract_tags(text, topK=4)
         poem["keywords"] = [tag for tag in tags if is_han(tag)]
 
 
-def build_splits(dist: Path) -> tuple[dict[str, list[dict]], list[str]]:
-    """Regular poems split train/dev/test with no test body leaking; pretraining docs likewise."""
-    test = load_test(dist)
-    test_bodies = {poem["body"] for poem in test}
-    test_couplets = set().union(*(couplets(poem["body"]) for poem in test))
+def build_splits(dist: Path) -> tuple[dict[str, list[dict]], list[str], list[str]]:
+    """Regular poems and the 词 of the most-written tunes split train/dev/test, with no test body
+    leaking (nor any poem sharing a couplet with one); pretraining docs likewise; and the tunes."""
+    ci = ci_corpus.read_all(dist)
+    tunes = ci_corpus.most_written(ci)
+    test, test_ci = load_test(dist), ci_corpus.load_test(dist, tunes)
+    held_out = test + test_ci
+    test_couplets = set().union(*(couplets(poem["body"]) for poem in held_out))
     regular, other = load_collections(dist)
-    splits: dict[str, list[dict]] = {"train": [], "dev": [], "test": test}
-    seen = set(test_bodies)
-    for poem in regular:
+    splits: dict[str, list[dict]] = {"train": [], "dev": [], "test": test, "test_ci": test_ci}
+    seen = {poem["body"] for poem in held_out}
+    for poem in regular + [record for record in ci if record["form"] in tunes]:
         if poem["body"] in seen or couplets(poem["body"]) & test_couplets:  # variants of a test poem too
             continue
         seen.add(poem["body"])
         poem["split"] = split_of(poem["body"])
         splits[poem["split"]].append(poem)
-    pretrain = sorted({doc for doc in other if not (couplets(doc) & test_couplets)})
-    return splits, pretrain
+    pretrain = sorted({doc for doc in other if doc not in seen and not (couplets(doc) & test_couplets)})
+    return splits, pretrain, tunes
 
 
-def write_outputs(out: Path, splits: dict[str, list[dict]], pretrain: list[str]) -> None:
+def write_outputs(out: Path, splits: dict[str, list[dict]], pretrain: list[str], tunes: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    CharTokenizer.load(BASE_VOCAB).with_forms(tunes).save(out / "vocab.txt")
     for name, poems in splits.items():
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as handle:
             for poem in poems:
                 handle.write(json.dumps(poem, ensure_ascii=False) + "\n")
-        if name != "train":  # one poem a line, as model.score reads
-            (out / f"{name}.txt").write_text("".join(p["body"] + "\n" for p in poems), encoding="utf-8")
+        if name in ("dev", "test"):  # their regular poems one a line, as model.score reads
+            regular = [poem["body"] + "\n" for poem in poems if poem.get("kind") != "ci"]
+            (out / f"{name}.txt").write_text("".join(regular), encoding="utf-8")
     (out / "pretrain.txt").write_text("\n".join(pretrain) + "\n", encoding="utf-8")
 
 
 def report(splits: dict[str, list[dict]], pretrain: list[str]) -> str:
-    """Counts per split and form, and the pretraining text's size."""
+    """Counts per split and form (all 词 together), and the pretraining text's size."""
     rows = []
     for name, poems in splits.items():
-        forms = Counter(poem["form"] for poem in poems)
+        forms = Counter("词" if poem.get("kind") == "ci" else poem["form"] for poem in poems)
         rows.append(f"{name:6s} {len(poems):7d}  " + "  ".join(f"{k} {forms[k]}" for k in sorted(forms)))
     rows.append(f"pretrain {len(pretrain)} documents, {sum(map(len, pretrain))} characters")
     return "\n".join(rows)
@@ -213,9 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     dist = fetch_package(args.cache)
-    splits, pretrain = build_splits(dist)
-    add_keywords(splits["train"] + splits["dev"] + splits["test"])
-    write_outputs(args.out, splits, pretrain)
+    splits, pretrain, tunes = build_splits(dist)
+    add_keywords([poem for poems in splits.values() for poem in poems])
+    write_outputs(args.out, splits, pretrain, tunes)
     print(report(splits, pretrain))
 
 

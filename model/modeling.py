@@ -18,6 +18,12 @@ class ModelSize:
     ffn: int = 1024
     max_positions: int = 96
 
+    @classmethod
+    def parse(cls, text: str, max_positions: int = 96) -> ModelSize:
+        """'8x512' -> 8 layers of hidden 512 in heads of 64, an FFN four times as wide."""
+        layers, hidden = (int(part) for part in text.lower().split("x"))
+        return cls(layers, hidden, hidden // 64, 4 * hidden, max_positions)
+
 
 def bert_config(vocab_size: int, size: ModelSize, causal: bool) -> BertConfig:
     """A BertConfig; causal=True makes the attention mask lower-triangular."""
@@ -55,6 +61,24 @@ def load_causal(path: Path) -> BertLMHeadModel:
     """A saved model (fp32 or fp16 on disk) as an fp32 causal LM in eval mode."""
     # transformers 5 fixes each layer's causality when it builds it: say so at load time.
     return BertLMHeadModel.from_pretrained(path, dtype=torch.float32, is_decoder=True).eval()
+
+
+def fit_model(model: BertLMHeadModel | BertForMaskedLM, vocab_size: int, positions: int) -> torch.nn.Module:
+    """The model grown to a larger vocabulary (new tokens appended) and to more positions; what it
+    had learnt is kept, the new rows start as BERT initialises them."""
+    if model.config.vocab_size < vocab_size:
+        model.resize_token_embeddings(vocab_size, mean_resizing=False)
+    embeddings = model.bert.embeddings
+    old = embeddings.position_embeddings
+    if old.num_embeddings < positions:
+        grown = torch.nn.Embedding(positions, old.embedding_dim)
+        grown.weight.data.normal_(0.0, model.config.initializer_range)
+        grown.weight.data[:old.num_embeddings] = old.weight.data
+        embeddings.position_embeddings = grown
+        embeddings.position_ids = torch.nn.Buffer(torch.arange(positions).expand((1, -1)), persistent=False)
+        embeddings.token_type_ids = torch.nn.Buffer(torch.zeros((1, positions), dtype=torch.long), persistent=False)
+        model.config.max_position_embeddings = positions
+    return model
 
 
 def size_of(model: torch.nn.Module) -> dict:

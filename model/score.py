@@ -2,7 +2,8 @@
 
     python -m model.score FILE [--model model/weights]
 
-FILE holds one poem per line (simplified, with ，。). Prints one JSON line
+FILE holds one poem per line (simplified, with ，。), or is a .jsonl split of `model.data` whose
+records name their form (a 词's is its tune: data/test_ci.jsonl is 宋词三百首). Prints one JSON line
 {"poems": N, "chars": M, "nll_per_char": x, "ppl": y}; M counts the characters and
 punctuation marks predicted (the end token is not counted).
 """
@@ -66,8 +67,11 @@ def parse_poem(line: str) -> tuple[str, str] | None:
 
 
 def read_poems_file(path: Path) -> list[tuple[str, str]]:
-    """The regular poems of a one-poem-per-line file, as (form, body)."""
-    return [p for p in map(parse_poem, Path(path).read_text(encoding="utf-8").splitlines()) if p]
+    """(form, body) of the regular poems of a one-poem-per-line file, or of every record of a .jsonl split."""
+    text = Path(path).read_text(encoding="utf-8")
+    if Path(path).suffix == ".jsonl":
+        return [(record["form"], record["body"]) for record in map(json.loads, text.splitlines())]
+    return [p for p in map(parse_poem, text.splitlines()) if p]
 
 
 def summary(poems: int, total: float, count: int) -> dict:

@@ -11,7 +11,14 @@ from model.text import to_simplified
 PAD, UNK, CLS, SEP, MASK = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"
 EOS = "[EOS]"  # ends a poem
 KW = "[KW]"  # opens each keyword in the prefix
-FORM_TOKENS = {name: f"[{name}]" for name in FORMS}
+
+
+def form_token(name: str) -> str:
+    """The prefix token of a form or a 词 tune: [七律], [浣溪沙]."""
+    return f"[{name}]"
+
+
+FORM_TOKENS = {name: form_token(name) for name in FORMS}
 SPECIAL_TOKENS = [PAD, UNK, CLS, SEP, MASK, EOS, KW, *FORM_TOKENS.values()]
 
 
@@ -50,6 +57,12 @@ class CharTokenizer:
     def load(cls, path: Path) -> CharTokenizer:
         return cls(Path(path).read_text(encoding="utf-8").split("\n")[:-1])
 
+    def with_forms(self, names: Iterable[str]) -> CharTokenizer:
+        """This vocabulary with a token for each new form appended: the ids it had do not move,
+        so a model trained on it can be grown to the new one."""
+        new = [form_token(name) for name in names if form_token(name) not in self.ids]
+        return CharTokenizer(self.tokens + new)
+
     def save(self, path: Path) -> None:
         Path(path).write_text("".join(token + "\n" for token in self.tokens), encoding="utf-8")
 
@@ -72,8 +85,8 @@ class CharTokenizer:
         return "".join(self.tokens[i] for i in ids)
 
     def prefix(self, form: str, keywords: Iterable[str] = ()) -> list[int]:
-        """The conditioning prefix: [CLS] [form] ([KW] keyword)* [SEP]."""
-        ids = [self.cls_id, self.ids[FORM_TOKENS[form]]]
+        """The conditioning prefix: [CLS] [form] ([KW] keyword)* [SEP]; form may be a 词 tune."""
+        ids = [self.cls_id, self.ids[form_token(form)]]
         for word in keywords:
             ids += [self.kw_id, *self.encode(word)]
         return ids + [self.sep_id]

@@ -27,7 +27,13 @@ XILINBI = "横看成岭侧成峰，远近高低各不同。不识庐山真面目
 
 @pytest.fixture(scope="module")
 def built() -> tuple[dict[str, list[dict]], list[str]]:
-    return build_splits(FIXTURE)
+    """The splits and the pretraining text (the tunes are test_ci_corpus's)."""
+    splits, pretrain, _ = build_splits(FIXTURE)
+    return splits, pretrain
+
+
+def regular(poems: list[dict]) -> list[dict]:
+    return [p for p in poems if p.get("kind") != "ci"]
 
 
 def test_integrity_of_is_npm_sha512_base64(tmp_path: Path) -> None:
@@ -101,13 +107,13 @@ def test_regular_lines_rejects_irregular_bodies(body: str) -> None:
 def test_build_splits_counts_regular_forms(built) -> None:
     splits, _ = built
     assert Counter(p["form"] for p in splits["test"]) == {"五绝": 3, "七律": 1, "七绝": 1}
-    assert Counter(p["form"] for p in splits["train"] + splits["dev"]) == {"五绝": 4, "七绝": 4, "七律": 2, "五律": 1}
+    assert Counter(p["form"] for p in regular(splits["train"] + splits["dev"])) == {"五绝": 4, "七绝": 4, "七律": 2, "五律": 1}
     for name, poems in splits.items():
-        for poem in poems:
+        for poem in regular(poems):
             assert poem["split"] == name
             assert poem["body"] == to_simplified(poem["body"]) and poem["title"] == to_simplified(poem["title"])
             assert regular_lines(poem["body"]) == poem["lines"]
-    dynasties = Counter(p["dynasty"] for p in splits["train"] + splits["dev"])
+    dynasties = Counter(p["dynasty"] for p in regular(splits["train"] + splits["dev"]))
     assert dynasties == {"tang": 6, "song": 5}
     assert {p["title"] for p in splits["test"]} == {"静夜思", "登鹳雀楼", "春晓", "黄鹤楼", "送元二使安西"}
 
@@ -136,7 +142,7 @@ def test_pretrain_holds_the_other_text(built) -> None:
     assert "慈母手中线，游子身上衣。临行密密缝，意恐迟迟归。谁言寸草心，报得三春晖。" in pretrain  # poet.tang, 6 lines
     assert "桃红复含宿雨，柳绿更带朝烟。花落家童未扫，莺啼山客犹眠。" in pretrain  # poet.tang, 六言
     assert "关关雎鸠，在河之洲。窈窕淑女，君子好逑。" in pretrain  # shijing "content"
-    assert "明月几时有？把酒问青天。" in pretrain  # songci "paragraphs"
+    assert "一曲新词酒一杯，去年天气旧亭台。夕阳西下几时回。" in pretrain  # songci "paragraphs", one each
     assert pretrain == sorted(set(pretrain)) and all(pretrain)
     regular = {p["body"] for poems in splits.values() for p in poems}
     assert not regular & set(pretrain)
@@ -145,8 +151,8 @@ def test_pretrain_holds_the_other_text(built) -> None:
 
 def test_dev_split_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data, "DEV_PERCENT", 50)  # so the fixture's few poems fill both splits
-    first, _ = build_splits(FIXTURE)
-    second, _ = build_splits(FIXTURE)
+    first, _, _ = build_splits(FIXTURE)
+    second, _, _ = build_splits(FIXTURE)
     assert first == second
     assert first["dev"] and first["train"]
     assert all(split_of(p["body"]) == name for name in ("train", "dev") for p in first[name])
@@ -154,14 +160,14 @@ def test_dev_split_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_write_outputs_reads_back(tmp_path: Path, built) -> None:
     splits, pretrain = built
-    write_outputs(tmp_path, splits, pretrain)
+    write_outputs(tmp_path, splits, pretrain, ["如梦令"])
     for name, poems in splits.items():
         lines = (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
         assert [json.loads(line) for line in lines] == poems
     assert (tmp_path / "pretrain.txt").read_text(encoding="utf-8").splitlines() == pretrain
     for name in ("dev", "test"):  # one poem a line, for model.score
         lines = (tmp_path / f"{name}.txt").read_text(encoding="utf-8").splitlines()
-        assert [parse_poem(line) for line in lines] == [(p["form"], p["body"]) for p in splits[name]]
+        assert [parse_poem(line) for line in lines] == [(p["form"], p["body"]) for p in regular(splits[name])]
 
 
 def test_add_keywords_gives_han_keywords(built) -> None:
@@ -171,4 +177,5 @@ def test_add_keywords_gives_han_keywords(built) -> None:
     for poem in poems:
         assert poem["keywords"], poem["title"]
         assert len(poem["keywords"]) <= 4 and all(is_han(word) for word in poem["keywords"])
-        assert all(word in poem["title"] + poem["body"] for word in poem["keywords"])
+        source = poem["body"] if poem.get("kind") == "ci" else poem["title"] + poem["body"]  # a tune says nothing
+        assert all(word in source for word in poem["keywords"])

@@ -15,7 +15,8 @@ import torch
 
 from model import data
 from model.batches import IGNORE, MaskedWindows, PoemBatches, read_poems
-from model.modeling import ModelSize, new_model
+from model.distill import kd_loss
+from model.modeling import ModelSize, fit_model, new_model
 from model.tokenizer import SPECIAL_TOKENS, CharTokenizer
 from model.train import batch_loss, learning_rate
 
@@ -31,17 +32,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(data, "DEV_PERCENT", 50)  # a handful of poems: make sure dev is not empty
-        splits, pretrain = data.build_splits(FIXTURE)
-    data.add_keywords(splits["train"] + splits["dev"] + splits["test"])
-    data.write_outputs(out, splits, pretrain)
+        splits, pretrain, tunes = data.build_splits(FIXTURE)
+    data.add_keywords([poem for poems in splits.values() for poem in poems])
+    data.write_outputs(out, splits, pretrain, tunes)
     return out
 
 
 @pytest.fixture(scope="module")
 def tokenizer(data_dir: Path) -> CharTokenizer:
-    texts = [p["body"] for name in ("train", "dev", "test") for p in read_poems(data_dir / f"{name}.jsonl")]
-    texts += (data_dir / "pretrain.txt").read_text(encoding="utf-8").splitlines()
-    return CharTokenizer.build(texts, min_count=1)
+    return CharTokenizer.load(data_dir / "vocab.txt")
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth() -> None:
@@ -107,7 +106,8 @@ def test_masked_windows_mask_fifteen_percent_80_10_10(tmp_path: Path, tokenizer:
 
 def run_train(data_dir: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-W", "ignore", "-m", "model.train", "--stage", "finetune", "--data", str(data_dir),
-               "--out", str(out), "--batch-size", "4", "--eval-every", "3", *flags]
+               "--out", str(out), "--batch-size", "4", "--eval-every", "3", "--size", "2x64", "--precision", "fp32",
+               *flags]
     result = subprocess.run(command, cwd=ROOT, env=os.environ | {"POET_TRAIN_THREADS": "1"},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -138,3 +138,71 @@ def test_train_cli_writes_log_checkpoint_and_model_then_resumes(data_dir: Path, 
     assert all(r["step"] > 3 for r in later), "the resumed run started again from the beginning"
     assert later[-1]["done"] is True and later[-1]["step"] == 5 and later[-1]["tokens"] > tokens_after_3
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 5
+
+
+def test_a_resumed_run_continues_from_the_saved_step_with_the_same_data_order(data_dir: Path, tmp_path: Path) -> None:
+    """Stopped after 3 steps and resumed, a run takes the batches and losses an unbroken run takes."""
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    run_train(data_dir, straight, "--max-steps", "6", "--log-every", "1", "--eval-every", "100")
+    run_train(data_dir, stopped, "--max-steps", "3", "--log-every", "1", "--eval-every", "100")
+    run_train(data_dir, stopped, "--max-steps", "6", "--log-every", "1", "--eval-every", "100", "--resume")
+    losses = lambda out: [(r["step"], r["tokens"], r["loss"]) for r in log_records(out) if "loss" in r]  # noqa: E731
+    assert [step for step, _, _ in losses(stopped)] == [1, 2, 3, 4, 5, 6]
+    for (step, tokens, loss), (step2, tokens2, loss2) in zip(losses(straight), losses(stopped)):
+        assert (step, tokens) == (step2, tokens2) and loss == pytest.approx(loss2, abs=1e-4)
+    assert all("tokens_per_s" in r for r in log_records(stopped) if "loss" in r)
+
+
+def test_dev_perplexity_is_logged_for_verse_and_ci_apart(data_dir: Path, tmp_path: Path) -> None:
+    run_train(data_dir, tmp_path / "run", "--max-steps", "3")
+    evals = [r for r in log_records(tmp_path / "run") if "dev_ppl" in r]
+    assert evals and all(math.isfinite(r["dev_ppl"]) for r in evals)
+    dev = read_poems(data_dir / "dev.jsonl")
+    assert all(("dev_ppl_ci" in r) == any(p.get("kind") == "ci" for p in dev) for r in evals)
+
+
+def test_kd_loss_is_zero_for_the_teachers_own_logits_and_pulls_a_student_toward_them() -> None:
+    torch.manual_seed(0)
+    teacher = torch.randn(2, 5, 11)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    assert kd_loss(teacher, teacher, mask, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    student = torch.zeros(2, 5, 11, requires_grad=True)
+    optimizer = torch.optim.Adam([student], lr=0.3)
+    losses = []
+    for _ in range(100):
+        loss = kd_loss(student, teacher, mask, 2.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[0] > 0 and losses[-1] < 0.05 * losses[0]
+    # Masked positions do not count: a student wrong only there has no loss.
+    wrong_there = teacher.clone()
+    wrong_there[:, -1] = -teacher[:, -1]
+    mask[:, -1] = False
+    assert kd_loss(wrong_there, teacher, mask, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    assert kd_loss(wrong_there, teacher, torch.ones_like(mask), 2.0).item() > 0.01
+
+
+def test_distilling_a_tiny_student_from_a_tiny_teacher_runs_and_logs(data_dir: Path, tmp_path: Path,
+                                                                     tokenizer: CharTokenizer) -> None:
+    teacher_dir = tmp_path / "teacher"
+    new_model(len(tokenizer), ModelSize(2, 64, 2, 128, 192), causal=True).save_pretrained(teacher_dir)
+    tokenizer.save(teacher_dir / "vocab.txt")
+    run_train(data_dir, tmp_path / "student", "--max-steps", "3", "--teacher", str(teacher_dir), "--kd-weight", "0.7")
+    records = log_records(tmp_path / "student")
+    assert records[-1]["done"] is True and any("dev_ppl" in r for r in records)
+
+
+def test_a_model_grows_to_new_tokens_and_positions_keeping_what_it_learnt(tokenizer: CharTokenizer) -> None:
+    torch.manual_seed(0)
+    small = new_model(len(tokenizer) - 5, ModelSize(2, 32, 2, 64, 96), causal=True)
+    words = small.bert.embeddings.word_embeddings.weight.detach().clone()
+    positions = small.bert.embeddings.position_embeddings.weight.detach().clone()
+    grown = fit_model(small, len(tokenizer), 192)
+    assert grown.config.vocab_size == len(tokenizer) and grown.config.max_position_embeddings == 192
+    assert torch.equal(grown.bert.embeddings.word_embeddings.weight[:len(words)], words)
+    assert torch.equal(grown.bert.embeddings.position_embeddings.weight[:96], positions)
+    assert grown.cls.predictions.decoder.weight.data_ptr() == grown.bert.embeddings.word_embeddings.weight.data_ptr()
+    logits = grown(input_ids=torch.randint(0, len(tokenizer), (1, 150))).logits
+    assert logits.shape == (1, 150, len(tokenizer)) and torch.isfinite(logits).all()

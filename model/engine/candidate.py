@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.engine.check import MAX_CHAR_REPEATS
 from model.engine.copies import CopyTable
-from model.engine.meter import column_tone, key_of_line, meter_columns, next_key, rhyme_lines, template
+from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, rhyme_lines, template
 from model.engine.plan import Plan
-from model.engine.prosody import PING, ZE, VocabProsody, level_groups
+from model.engine.prosody import PING, ZE, VocabProsody, level_groups, may_double
 from model.engine.sampler import Choice, SamplingParams
 from model.engine.types import PoemRequest
 from model.forms import punctuation_after
@@ -34,14 +33,16 @@ class Shared:
     def __post_init__(self) -> None:
         self.is_han: list[bool] = self.han.tolist()  # indexing a list by one id is 10x faster than an array
 
-    def mask(self, tone: str | None, known_tone: bool, rhyme: bool, groups: frozenset[str] | None) -> np.ndarray:
-        """The (read-only, cached) 1/0 float mask of Han tokens with this tone, a known tone, and/or
-        these rhymes; float, as the sampler's head takes it, so filling a row is a plain copy."""
-        key = (tone, known_tone, rhyme, groups)
+    def mask(self, tone: str | None, heard: bool, known_tone: bool, rhyme: bool,
+             groups: frozenset[str] | None) -> np.ndarray:
+        """The (read-only, cached) 1/0 float mask of Han tokens with this tone (heard: as a reader
+        takes it), a known tone, and/or these rhymes; float, as the sampler's head takes it, so
+        filling a row is a plain copy."""
+        key = (tone, heard, known_tone, rhyme, groups)
         if key not in self.masks:
             mask = self.han.copy()
             if tone:
-                mask &= self.prosody.tone_mask(tone)
+                mask &= self.prosody.tone_mask(tone, heard)
             if known_tone:
                 mask &= self.prosody.known_tone
             if rhyme:
@@ -111,15 +112,18 @@ class Candidate:
         counts = self.han_counts
         used = np.fromiter(counts, dtype=np.int64, count=len(counts))
         if self.attempts[line] >= MAX_LINE_ATTEMPTS:  # relaxed: any Han character
-            return self.shared.mask(None, False, False, None), used[:0], used
+            return self.shared.mask(None, False, False, False, None), used[:0], used
         allowed, banned = self._allowed(line, column)
         if self.request.no_repeat:
-            # The user's characters still to come count too (an acrostic's later heads).
+            # No character twice, but for a doubling the masters use (萧萧); the user's characters
+            # still to come count too (an acrostic's later heads).
             later = self.forced_tokens[bisect.bisect_right(self.forced_cells, (line, column)):]
-            totals = counts + Counter(token for _, token in later) if later else counts
-            full = [token for token, count in totals.items() if count >= MAX_CHAR_REPEATS]
-            if full:
-                banned = np.concatenate([banned, full]).astype(np.int64)
+            taken = set(counts) | {token for _, token in later}
+            previous = self.tokens[-1] if column > 0 else None
+            if previous in counts and counts[previous] == 1 and may_double(self.shared.tokenizer.tokens[previous]):
+                taken.discard(previous)
+            if taken:
+                banned = np.concatenate([banned, list(taken)]).astype(np.int64)
         return allowed, banned, used
 
     def take(self, choice: Choice | None) -> None:
@@ -169,26 +173,38 @@ class Candidate:
     # -- constraints ----------------------------------------------------------------
     def _allowed(self, line: int, column: int) -> tuple[np.ndarray, np.ndarray]:
         lines = self.lines()
-        tone = self._required_tone(lines, line, column)
+        tone, heard = self._required_tone(lines, line, column)
         # Without a required tone, the character that fixes the line's key must have a known one.
         known_tone = not tone and self.request.meter and column in meter_columns(self.width)
-        rhyme = column == self.width - 1 and self.request.rhyme and line in self.rhymes
-        groups = self._rhyme_groups(lines, line) if rhyme else None
-        banned = [self.shared.tokenizer.id_of(lines[previous][-1]) for previous in self.rhymes
-                  if rhyme and previous < line]
-        return self.shared.mask(tone, known_tone, rhyme, groups), np.array(banned, dtype=np.int64)
-
-    def _required_tone(self, lines: list[str], line: int, column: int) -> str | None:
         last = column == self.width - 1
+        rhyme = last and self.request.rhyme and line in self.rhymes
+        groups = self._rhyme_groups(lines, line) if rhyme else None
+        if rhyme and groups is None and self.request.meter:  # the first rhyme sets the group: a clear 平
+            tone, heard = PING, True
+        # No character closes two lines (重韵).
+        banned = [self.shared.tokenizer.id_of(lines[previous][-1]) for previous in range(line)] if last else []
+        return self.shared.mask(tone, heard, known_tone, rhyme, groups), np.array(banned, dtype=np.int64)
+
+    def _required_tone(self, lines: list[str], line: int, column: int) -> tuple[str | None, bool]:
+        """The tone this cell must have, and whether as a reader hears it (where a line rule hangs
+        on one character) rather than any of its readings (the 粘对 columns)."""
+        width, last = self.width, column == self.width - 1
         key = self._line_key(lines, line)
+        rhymes = line in self.rhymes
         if self.request.strict_meter and key:
-            end = PING if line in self.rhymes else ZE
-            return template(self.width, key, end)[column]
-        if self.request.meter and last and line not in self.rhymes:
-            return ZE
-        if self.request.meter and key and column in meter_columns(self.width):
-            return column_tone(key, column)
-        return None
+            return template(width, key, PING if rhymes else ZE)[column], last
+        if not self.request.meter:
+            return None, False
+        if last and not rhymes:
+            return ZE, True  # 平收: a line that does not rhyme ends 仄
+        if key and column in meter_columns(width):
+            return column_tone(key, column), False
+        if key and rhymes and column == width - 3 and column_tone(key, width - 2) == PING:
+            return ZE, True  # 三平尾: 仄仄仄平平 may not become 仄仄平平平
+        if key and rhymes and column == width - 5 and column_tone(key, width - 4) == PING \
+                and column_tone(key, width - 2) == ZE:
+            return PING, True  # 孤平: 平平仄仄平 may not become 仄平仄仄平
+        return None, False
 
     def _line_key(self, lines: list[str], line: int) -> str | None:
         """The key tone line `line` must follow: the one line 1 shows (the user's own line, or one written
@@ -212,8 +228,12 @@ class Candidate:
         return groups
 
     def _line_acceptable(self, line: int) -> bool:
+        """The line rules the masks cannot see whole (a two-tone character in a 粘对 column read
+        the other way), a repeated line, a copied one."""
         lines = self.lines()
         if self.request.no_repeat and lines[line] in lines[:line]:
+            return False
+        if self.request.meter and line_faults(lines[line], line in self.rhymes):
             return False
         return not (self.request.no_copy and lines[line] in self.shared.copies)
 

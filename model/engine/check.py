@@ -1,32 +1,79 @@
-"""Check a finished poem: form, rhyme, meter, repeats — what the engine reports and the benchmark counts."""
+"""Check a whole poem, the user's characters included: form, rhyme, meter, repeats. What the engine
+reports on every poem and the benchmark counts, for our poems and the masters' alike."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 
-from model.engine.meter import meter_holds, rhyme_lines, strict_meter_holds
-from model.engine.prosody import level_groups, tone_of
+from model.engine.meter import key_faults, line_faults, rhyme_lines, strict_meter_holds
+from model.engine.prosody import level_groups, may_double, tone_of
+from model.engine.types import Fault
 from model.forms import Form
 from model.text import is_han
 
-MAX_CHAR_REPEATS = 2
+# Every rule a fault can name, with what it means; which constraint each one breaks.
+RULES = {
+    "失韵": ("rhyme", "该押韵的句子不在全诗的韵部", "a line that should rhyme is outside the poem's rhyme group"),
+    "二四同声": ("meter", "第二、四（六）字平仄未交替", "the 2nd and 4th (and 6th) characters do not alternate in tone"),
+    "失对": ("meter", "与上句平仄未相对", "the key tones do not oppose the line before (对)"),
+    "失粘": ("meter", "与上句平仄未相粘", "the key tones do not follow the line before (粘)"),
+    "平收": ("meter", "不押韵的句子以平声收尾", "a line that does not rhyme ends on a level tone"),
+    "三平尾": ("meter", "句末三字皆平", "the line ends on three level tones"),
+    "孤平": ("meter", "韵脚之外只有一个孤立的平声字", "one lone level tone besides the rhyme"),
+    "重韵": ("no_repeat", "与前句用同一字收尾", "the line ends on the same character as an earlier line"),
+    "重字": ("no_repeat", "重复前面用过的字（叠字除外）", "a character repeats an earlier one (doubling aside)"),
+    "重句": ("no_repeat", "与前面某句相同", "the line repeats an earlier one"),
+}
+
+
+def rhyme_of(lines: list[str], rhymes: list[int]) -> tuple[str, list[int]]:
+    """The level-tone group most rhyme characters share ('' if none has one), and the rhyming lines
+    outside it. On a tie, the group of the earliest rhyme sets it, as it does when the engine writes."""
+    counts = Counter(group for index in rhymes for group in level_groups(lines[index][-1]))
+    if not counts:
+        return "", rhymes[1:]
+    first = {}
+    for index in rhymes:
+        for group in level_groups(lines[index][-1]):
+            first.setdefault(group, index)
+    group = min(counts, key=lambda g: (-counts[g], first[g], g))
+    return group, [index for index in rhymes if group not in level_groups(lines[index][-1])]
 
 
 def common_rhyme_group(chars: list[str]) -> str:
     """The 平水韵 level-tone group all chars share ('' if none); the first in name order if several."""
-    groups = None
-    for char in chars:
-        groups = level_groups(char) if groups is None else groups & level_groups(char)
-    return sorted(groups)[0] if groups else ""
+    group, outside = rhyme_of(list(chars), list(range(len(chars))))
+    return "" if outside or not chars else group
+
+
+def rhymes_on_first_line(lines: list[str]) -> bool:
+    """Whether a finished poem's line 1 rhymes with its even lines (首句入韵)."""
+    group, _ = rhyme_of(lines, rhyme_lines(len(lines), False))
+    return group in level_groups(lines[0][-1])
+
+
+def repeats(lines: list[str]) -> list[tuple[int, int]]:
+    """(line, column) of each character that repeats an earlier one. The second of a doubling the
+    masters use (萧萧) is no repeat; a third in a row is."""
+    seen: set[str] = set()
+    found = []
+    for index, line in enumerate(lines):
+        for column, char in enumerate(line):
+            doubling = (column > 0 and line[column - 1] == char and may_double(char)
+                        and not (column > 1 and line[column - 2] == char))
+            if char in seen and not doubling:
+                found.append((index, column))
+            seen.add(char)
+    return found
+
+
+def doublings(lines: list[str]) -> int:
+    """How many times a character follows itself inside a line (萧萧, 北北)."""
+    return sum(line[i] == line[i - 1] for line in lines for i in range(1, len(line)))
 
 
 def well_formed(lines: list[str], form: Form) -> bool:
     return len(lines) == form.lines and all(len(l) == form.chars_per_line and is_han(l) for l in lines)
-
-
-def no_repeats(lines: list[str]) -> bool:
-    """No line twice, no character more than MAX_CHAR_REPEATS times."""
-    counts = Counter("".join(lines))
-    return len(set(lines)) == len(lines) and max(counts.values()) <= MAX_CHAR_REPEATS
 
 
 def tones(lines: list[str]) -> list[str]:
@@ -34,22 +81,46 @@ def tones(lines: list[str]) -> list[str]:
     return ["".join(tone_of(c) for c in line) for line in lines]
 
 
-def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, given_lines: int = 0,
+def poem_faults(lines: list[str], rhymes: list[int], forced: Collection[tuple[int, int]] = ()) -> tuple[str, list[Fault]]:
+    """The rhyme group and every rule the poem breaks, line by line; a fault is the user's when the
+    cells it stands on are all theirs (forced)."""
+    def users(line: int, columns: range | list[int]) -> bool:
+        return all((line, column) in forced for column in columns)
+
+    whole = range(len(lines[0]))
+    group, unrhymed = rhyme_of(lines, rhymes)
+    found = [(line, "失韵", users(line, [len(lines[line]) - 1])) for line in unrhymed]
+    found += [(line, rule, users(line, whole)) for line, rule in key_faults(lines)]
+    found += [(line, rule, users(line, whole)) for line in range(len(lines))
+              for rule in line_faults(lines[line], line in rhymes)]
+    ends = [line[-1] for line in lines]
+    found += [(line, "重韵", users(line, [len(lines[line]) - 1])) for line in range(1, len(lines))
+              if ends[line] in ends[:line]]
+    found += [(line, "重字", users(line, [column])) for line, column in repeats(lines)]
+    found += [(line, "重句", users(line, whole)) for line in range(1, len(lines)) if lines[line] in lines[:line]]
+    faults = sorted({Fault(line + 1, rule, user) for line, rule, user in found},
+                    key=lambda f: (f.line, list(RULES).index(f.rule)))
+    return group, faults
+
+
+def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Collection[tuple[int, int]] = (),
                strict_meter: bool = False) -> dict:
-    """Constraint results and display facts for a poem whose first given_lines lines are the user's;
+    """Constraint results and display facts for a whole poem, the user's forced cells included;
     "strict_meter" (a whole template) only when asked for: most poems are not meant to hold it."""
     rhymes = rhyme_lines(form.lines, first_line_rhymes)
     formed = well_formed(lines, form)
-    group = common_rhyme_group([lines[i][-1] for i in rhymes]) if formed else ""
+    group, faults = poem_faults(lines, rhymes, forced) if formed else ("", [])
+    broken = {RULES[fault.rule][0] for fault in faults}
     facts = {
         "well_formed": formed,
-        "rhyme": bool(group),
-        "meter": formed and meter_holds(lines, rhymes, given_lines),
-        "no_repeat": no_repeats(lines),
+        "rhyme": formed and bool(group) and "rhyme" not in broken,
+        "meter": formed and "meter" not in broken,
+        "no_repeat": "no_repeat" not in broken,
         "rhyme_group": group,
         "rhyme_positions": rhymes,
         "tones": tones(lines),
+        "faults": faults,
     }
     if strict_meter:
-        facts["strict_meter"] = formed and strict_meter_holds(lines, rhymes, given_lines)
+        facts["strict_meter"] = formed and strict_meter_holds(lines, rhymes)
     return facts

@@ -257,20 +257,22 @@ class Engine:
         del self.owner[id(candidate)]
 
     def _result(self, ticket: Ticket) -> PoemResult:
-        request, form = ticket.request, ticket.plan.form
-        poems = []
+        """The finished poems, each checked whole; a candidate identical to an earlier one (a whole
+        poem typed by the user, given back n times) is left out."""
+        request, plan = ticket.request, ticket.plan
+        poems: dict[str, Poem] = {}
         for candidate in ticket.candidates:
             lines = candidate.lines()
-            facts = check_poem(lines, form, ticket.plan.first_line_rhymes, ticket.plan.given_lines,
-                               strict_meter=request.strict_meter)
-            kept = all(lines[l][c] == ch for (l, c), ch in ticket.plan.forced.items())
-            own_lines = lines[ticket.plan.given_lines:]
+            facts = check_poem(lines, plan.form, plan.first_line_rhymes, plan.forced, strict_meter=request.strict_meter)
+            kept = all(lines[l][c] == ch for (l, c), ch in plan.forced.items())
+            own_lines = lines[plan.given_lines:]
             constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],
                            "meter": facts["meter"], "no_repeat": facts["no_repeat"],
                            "no_copy": not any(line in self.shared.copies for line in own_lines)}
             if request.strict_meter:
                 constraints["strict_meter"] = facts["strict_meter"]
-            poems.append(Poem(candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"],
-                              facts["tones"], facts["rhyme_positions"], constraints))
+            poems.setdefault(candidate.text(), Poem(
+                candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"], facts["tones"],
+                facts["rhyme_positions"], constraints, facts["faults"]))
         elapsed = (time.perf_counter() - ticket.started) * 1000
-        return PoemResult(form.name, request.mode, poems, ticket.plan.keywords, round(elapsed, 1))
+        return PoemResult(plan.form.name, request.mode, list(poems.values()), plan.keywords, round(elapsed, 1))

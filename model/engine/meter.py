@@ -1,7 +1,7 @@
 """Regulated verse (近体诗) rules: which lines rhyme, the 粘对 key tones and line templates."""
 from __future__ import annotations
 
-from model.engine.prosody import BOTH, PING, UNKNOWN, ZE, opposite, tone_of
+from model.engine.prosody import BOTH, PING, ZE, heard_tone, opposite, tone_of
 
 # 五言 templates by (tone of the 2nd character, tone of the last).
 FIVE_TEMPLATES = {
@@ -51,43 +51,64 @@ def template(width: int, key: str, end: str) -> str:
 
 
 def fits(char: str, tone: str) -> bool:
-    """Whether char may stand where tone is required (a character with both readings fits either)."""
+    """Whether char may stand where tone is required in a 粘对 column (a character with both
+    readings fits either: the masters use them so)."""
     found = tone_of(char)
     return found == tone or found == BOTH
 
 
-def meter_holds(lines: list[str], rhymes: list[int], given: int = 0) -> bool:
-    """粘对 over the 2nd/4th/6th characters, and 仄 endings on the lines that do not rhyme.
+def line_fits_key(line: str, key: str, width: int) -> bool:
+    return all(fits(line[c], column_tone(key, c)) for c in meter_columns(width) if c < len(line))
 
-    The first `given` lines are the user's: they set the pattern but are not judged.
-    """
+
+def key_faults(lines: list[str]) -> list[tuple[int, str]]:
+    """(0-based line, rule) where 粘对 breaks: 二四同声 for a first line whose own 2nd/4th(/6th)
+    characters do not alternate, then 失对 / 失粘 for a line that does not oppose / follow the line
+    before. After a broken line the chain goes on from that line's own key where it has a
+    consistent one, else from the key it should have had: one slip is one fault."""
     width = len(lines[0])
     key = key_of_line(lines[0], width)
-    for index, line in enumerate(lines):
-        if index > 0 and key is not None:
-            key = next_key(key, index)
-        elif index > 0:
+    faults = [(0, "二四同声")] if key and not line_fits_key(lines[0], key, width) else []
+    for index, line in enumerate(lines[1:], start=1):
+        if key is None:
             key = key_of_line(line, width)
-        if index < given:
             continue
-        if key is not None and not all(fits(line[c], column_tone(key, c)) for c in meter_columns(width)):
-            return False
-        if index not in rhymes and tone_of(line[-1]) not in (ZE, BOTH, UNKNOWN):
-            return False
-    return True
+        expected = next_key(key, index)
+        if line_fits_key(line, expected, width):
+            key = expected
+            continue
+        faults.append((index, "失对" if index % 2 else "失粘"))
+        own = key_of_line(line, width)
+        key = own if own and line_fits_key(line, own, width) else expected
+    return faults
 
 
-def strict_meter_holds(lines: list[str], rhymes: list[int], given: int = 0) -> bool:
-    """Whether the key of line 1 (the one the user's line 1 shows, else either), carried through
-    the poem by 粘对, gives every line after the user's first `given` a whole template it fits."""
+def line_faults(line: str, rhymes: bool) -> list[str]:
+    """The rules one line breaks, by the tones a reader hears (prosody.heard_tone): 平收 for a line
+    that does not rhyme yet ends 平; for a line that closes on the level rhyme, 三平尾 (its last
+    three all 平) and 孤平 (one 平 besides the rhyme, away from it: 仄平仄仄平; or none). A
+    character whose reading is undecided (中, ？) is given the benefit of the doubt."""
+    heard = [heard_tone(char) for char in line]
+    if not rhymes:
+        return ["平收"] if heard[-1] == PING else []
+    faults = ["三平尾"] if heard[-3:] == [PING] * 3 else []
+    maybe_level = [i for i, tone in enumerate(heard[:-1]) if tone != ZE]
+    if not maybe_level or (len(maybe_level) == 1 and maybe_level[0] < len(line) - 2):
+        faults.append("孤平")
+    return faults
+
+
+def strict_meter_holds(lines: list[str], rhymes: list[int]) -> bool:
+    """Whether some key for line 1 (the one line 1 shows, else either), carried through the poem
+    by 粘对, gives every line a whole template it fits."""
     width = len(lines[0])
-    shown = key_of_line(lines[0], width) if given else None
+    shown = key_of_line(lines[0], width)
     for key in (shown,) if shown else (PING, ZE):
         fitting = True
         for index, line in enumerate(lines):
             key = next_key(key, index) if index else key
             wanted = template(width, key, PING if index in rhymes else ZE)
-            if index >= given and not all(fits(char, tone) for char, tone in zip(line, wanted)):
+            if not all(fits(char, tone) for char, tone in zip(line, wanted)):
                 fitting = False
                 break
         if fitting:

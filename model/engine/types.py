@@ -50,6 +50,15 @@ class PoemRequest:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Fault:
+    """A rule of regulated verse that one line breaks (check.RULES names them all)."""
+
+    line: int  # 1-based, as a reader counts: 第3句失粘
+    rule: str
+    user: bool = False  # it lies wholly in the user's own characters, which the engine keeps
+
+
 @dataclass
 class Poem:
     """A finished poem and what the engine knows about it."""
@@ -60,8 +69,9 @@ class Poem:
     rhyme_group: str  # 平水韵 group of the rhyme characters, e.g. "下平七阳"; "" if none
     tones: list[str]  # per line, one of 平/仄/中 (both readings) /？(unknown) per character
     rhyme_positions: list[int]  # 0-based indices of the lines whose last character rhymes
-    constraints: dict[str, bool]  # which checks hold: well_formed, kept (the user's text), rhyme, meter, no_repeat,
-                                  # no_copy, and strict_meter (a whole template) where it was asked for
+    constraints: dict[str, bool]  # which checks hold, on the whole poem: well_formed, kept (the user's text), rhyme,
+                                  # meter, no_repeat, no_copy, and strict_meter (a whole template) where asked for
+    faults: list[Fault] = field(default_factory=list)  # which line breaks which rule, the user's lines included
 
 
 @dataclass
