@@ -1,12 +1,15 @@
 """Command line: `python -m client acrostic 春夏秋冬 --form 七绝` prints a poem from the model server.
 
 Exit status: 0 written, 2 bad input (the server's message is printed), 1 server busy or unreachable.
+Text the server would take but not use as written is refused here: text in random mode (it would be
+ignored), and an opening whose lines have the other length than --form's (it would be cut anew).
 With --json an error is JSON too, on stdout: {"error": {"zh", "en", "message", "code"}}.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from client.errors import InvalidRequest, PoetClientError
@@ -14,6 +17,9 @@ from client.poet_client import FIELDS, PoetClient
 from client.types import GenerateResult
 
 MODES = ("random", "continue", "acrostic", "theme")
+LINE_WIDTH = {"五": 5, "七": 7}  # a form's name opens with its characters a line: 五绝, 七律
+NUMERAL = {width: numeral for numeral, width in LINE_WIDTH.items()}
+LINE_BREAKS = re.compile(r"[\s，。、；：！？,.;:!?]+")  # what ends a line of an opening, as the server reads it
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -31,6 +37,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repetition-penalty", type=float, default=None, help="[1, 2]")
     parser.add_argument("--no-rhyme", dest="rhyme", action="store_false", default=None)
     parser.add_argument("--rhyme-first-line", action="store_true", default=None, help="line 1 rhymes too")
+    parser.add_argument("--rhyme-tone", choices=["平", "仄"], default=None, help="平韵 (default) or 仄韵")
     parser.add_argument("--no-meter", dest="meter", action="store_false", default=None)
     parser.add_argument("--strict-meter", action="store_true", default=None)
     parser.add_argument("--allow-repeat", dest="no_repeat", action="store_false", default=None,
@@ -39,7 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="allow a line copied from the training poems")
     parser.add_argument("--server", default=None, help="HOST:PORT (default $POET_SERVER or 127.0.0.1:50051)")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    parser.add_argument("--stream", action="store_true", help="show the characters on stderr as they are decoded")
+    parser.add_argument("--stream", action="store_true",
+                        help="show the characters on stderr as they are decoded (one line per update unless a terminal)")
     return parser.parse_args(argv)
 
 
@@ -54,17 +62,40 @@ def show(result: GenerateResult) -> None:
         print(f"  keywords: {' '.join(result.keywords)}")
 
 
+def check_text(mode: str, text: str, form: str) -> None:
+    """Raise InvalidRequest for text the server would not use as written: any text in random mode,
+    and an opening line that is whole lines of 5 (or 7) characters while the form's lines have 7 (or 5)."""
+    if mode == "random" and text.strip():
+        raise InvalidRequest(f"随机模式不用文字，“{text}”会被忽略：以它开头请用 continue，以它为题请用 theme / "
+                             f"random mode takes no text, so {text!r} would be ignored: use continue to open "
+                             "with it, or theme to write on it")
+    width = LINE_WIDTH.get(form[:1])
+    if mode != "continue" or width is None:
+        return
+    other = 7 if width == 5 else 5
+    for line in filter(None, LINE_BREAKS.split(text)):
+        if len(line) % other == 0 and len(line) % width:  # the server would cut it into lines of `width`
+            count, n = len(line) // other, NUMERAL[other]
+            raise InvalidRequest(f"开头“{line}”是 {count} 句{n}言，而{form}每句 {width} 字：请用 --form {n}绝 或 {n}律，"
+                                 f"或不加 --form / the opening {line!r} reads as {count} line(s) of {other} "
+                                 f"characters, but a {form} has {width} a line: use --form {n}绝 or {n}律, "
+                                 "or leave --form out")
+
+
 def fetch(client: PoetClient, fields: dict, stream: bool) -> GenerateResult:
-    """The result, drawing progress on stderr when streaming to a terminal."""
+    """The result; when streaming, progress on stderr: redrawn in place on a terminal, else one
+    plain line per update, so that a log or a pipe shows it too."""
     if not stream:
         return client.generate(**fields)
-    result, draw = None, sys.stderr.isatty()  # redrawing one line only makes sense on a terminal
+    result, terminal = None, sys.stderr.isatty()
     for event in client.stream(**fields):
         if isinstance(event, GenerateResult):
             result = event
-        elif draw:
+        elif terminal:
             print(f"\r{event.index}: {event.text}\033[K", end="", file=sys.stderr, flush=True)
-    if draw:
+        else:
+            print(f"{event.index}: {event.text}", file=sys.stderr, flush=True)
+    if terminal:
         print(file=sys.stderr)
     return result  # stream() ends with the result or raises
 
@@ -84,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     fields = {name: getattr(args, name) for name in FIELDS}
     try:
+        check_text(args.mode, args.text, args.form)
         with PoetClient(args.server) as client:
             result = fetch(client, fields, args.stream)
     except PoetClientError as error:

@@ -13,12 +13,12 @@ from google.protobuf.descriptor import FieldDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from client.errors import InvalidRequest, PoetClientError, from_rpc_error
-from client.types import GenerateResult, PoemOut, Progress
+from client.types import FaultOut, GenerateResult, PoemOut, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 FIELDS = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", "repetition_penalty",
-          "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+          "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy", "rhyme_tone")
 HEALTH_TIMEOUT_S = 5.0
 BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
 # What each type of request field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is
@@ -35,7 +35,8 @@ T = TypeVar("T")
 def result_from_pb(reply: poet_pb2.GenerateReply) -> GenerateResult:
     """The typed result of a GenerateReply (float32 scores rounded to what they can hold)."""
     poems = [PoemOut(p.text, list(p.lines), round(p.score, 4), p.rhyme_group, list(p.tones),
-                     list(p.rhyme_positions), dict(p.constraints)) for p in reply.poems]
+                     list(p.rhyme_positions), dict(p.constraints), [FaultOut(f.line, f.rule, f.user) for f in p.faults])
+             for p in reply.poems]
     return GenerateResult(reply.form, reply.mode, poems, list(reply.keywords), round(reply.elapsed_ms, 1))
 
 
@@ -116,11 +117,13 @@ class PoetClient:
             call.cancel()  # the caller stopped early: let the server free the batch rows now (no-op when done)
 
     def info(self) -> dict:
-        """Model name and version, vocabulary size, forms, modes and limits."""
+        """Model name and version, vocabulary size, forms, modes, rhyme tones, limits and the rules it checks."""
         reply = self._retry(lambda: self.stub.GetInfo(poet_pb2.GetInfoRequest(), timeout=self.timeout))
         return {"model_name": reply.model_name, "model_version": reply.model_version, "vocab_size": reply.vocab_size,
                 "forms": list(reply.forms), "modes": list(reply.modes), "max_candidates": reply.max_candidates,
-                "max_text": reply.max_text, "max_batch": reply.max_batch, "max_queue": reply.max_queue}
+                "max_text": reply.max_text, "max_batch": reply.max_batch, "max_queue": reply.max_queue,
+                "rhyme_tones": list(reply.rhyme_tones),
+                "rules": {r.name: {"constraint": r.constraint, "zh": r.zh, "en": r.en} for r in reply.rules}}
 
     def health(self) -> bool:
         """True when the model server reports SERVING (False when unreachable or draining)."""

@@ -5,6 +5,15 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
+class FaultOut:
+    """A rule of regulated verse one line breaks: 第3句失粘 is FaultOut(3, "失粘", ...)."""
+
+    line: int  # 1-based
+    rule: str  # one of the names the server's info lists under "rules"
+    user: bool  # the fault lies wholly in the user's own characters
+
+
+@dataclass(frozen=True)
 class PoemOut:
     """One finished poem and what the engine knows about it."""
 
@@ -14,7 +23,8 @@ class PoemOut:
     rhyme_group: str  # e.g. 下平七阳
     tones: list[str]  # per line, 平/仄/中/？ per character
     rhyme_positions: list[int]  # 0-based lines whose last character rhymes
-    constraints: dict[str, bool]  # which checks hold: well_formed, kept, rhyme, meter, no_repeat, no_copy
+    constraints: dict[str, bool]  # which checks hold on the whole poem: well_formed, kept, rhyme, meter, no_repeat, no_copy
+    faults: list[FaultOut] = field(default_factory=list)  # every rule the poem breaks, line by line
 
 
 @dataclass(frozen=True)

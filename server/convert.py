@@ -5,7 +5,7 @@ from model.engine.types import PoemRequest, PoemResult, Progress
 from proto.poet.v1 import poet_pb2
 
 OPTIONAL_FIELDS = ("n", "seed", "temperature", "top_k", "top_p", "repetition_penalty", "rhyme",
-                   "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+                   "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy", "rhyme_tone")
 FLOAT_FIELDS = ("temperature", "top_p", "repetition_penalty")
 INFO_FIELDS = tuple(poet_pb2.GetInfoReply.DESCRIPTOR.fields_by_name)
 
@@ -22,7 +22,9 @@ def request_from_pb(message: poet_pb2.GenerateRequest) -> PoemRequest:
 def reply_to_pb(result: PoemResult) -> poet_pb2.GenerateReply:
     """The wire form of the engine's result."""
     poems = [poet_pb2.Poem(text=p.text, lines=p.lines, score=p.score, rhyme_group=p.rhyme_group, tones=p.tones,
-                           rhyme_positions=p.rhyme_positions, constraints=p.constraints) for p in result.poems]
+                           rhyme_positions=p.rhyme_positions, constraints=p.constraints,
+                           faults=[poet_pb2.Fault(line=f.line, rule=f.rule, user=f.user) for f in p.faults])
+             for p in result.poems]
     return poet_pb2.GenerateReply(form=result.form, mode=result.mode, poems=poems, keywords=result.keywords,
                                   elapsed_ms=result.elapsed_ms)
 
@@ -34,4 +36,6 @@ def progress_to_pb(progress: Progress) -> poet_pb2.GenerateStreamReply:
 
 def info_to_pb(info: dict) -> poet_pb2.GetInfoReply:
     """The engine's info dict as a reply; keys the contract does not know are left out."""
-    return poet_pb2.GetInfoReply(**{key: value for key, value in info.items() if key in INFO_FIELDS})
+    fields = {key: value for key, value in info.items() if key in INFO_FIELDS}
+    fields["rules"] = [poet_pb2.Rule(name=name, **rule) for name, rule in info.get("rules", {}).items()]
+    return poet_pb2.GetInfoReply(**fields)

@@ -55,6 +55,7 @@ FIELDS: dict[str, Field] = {
     "repetition_penalty": Field(float, lambda v: 1 <= v <= 2, "重复惩罚须在 [1, 2] 之间", "repetition_penalty must be in [1, 2]"),
     **{name: Field(bool, lambda v: True, "", "")
        for name in ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")},
+    "rhyme_tone": Field(str, lambda v: v in ("平", "仄"), "韵脚声调须为 平 或 仄", "rhyme_tone must be 平 or 仄"),
 }
 
 
@@ -74,8 +75,8 @@ def has_type(value: Any, kind: type) -> bool:
     """JSON type check that keeps booleans out of numbers (bool is an int in Python)."""
     if isinstance(value, bool) or kind is bool:
         return kind is bool and isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, (int, float)) and math.isfinite(value)
+    if kind is float:  # an int of any size stays an int: float() of 10**400 overflows
+        return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
     return isinstance(value, kind)
 
 
@@ -98,6 +99,8 @@ def parse_generate(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise WebError("请求须为 JSON 对象", "the request body must be a JSON object")
     unknown = sorted(set(body) - set(FIELDS))
+    if not all(is_unicode(name) for name in unknown):  # the message below must encode as UTF-8 JSON
+        raise WebError("字段名含有无效的 Unicode 字符", "a field name is not valid Unicode text")
     if unknown:
         raise WebError(f"未知字段：{', '.join(unknown)}", f"unknown field(s): {', '.join(unknown)}")
     params = {name: check_field(name, value) for name, value in body.items()}
@@ -135,6 +138,6 @@ def parse_convert(body: Any) -> tuple[str, str]:
     check_unicode("text", text)
     if len(text) > MAX_CONVERT:
         raise WebError(f"文字过长（最多 {MAX_CONVERT} 字）", f"text too long (at most {MAX_CONVERT} characters)")
-    if to not in CONVERSIONS:
+    if not isinstance(to, str) or to not in CONVERSIONS:  # a dict or list is unhashable
         raise WebError("to 须为 traditional 或 simplified", "to must be traditional or simplified")
     return text, CONVERSIONS[to]

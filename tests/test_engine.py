@@ -15,7 +15,7 @@ from model.engine.engine import OPENING_TOKENS
 from model.engine.check import check_poem
 from model.engine.meter import next_key, rhyme_lines, template
 from model.engine.plan import MAX_KEYWORD_CHARS, MAX_KEYWORDS
-from model.engine.prosody import BOTH, PING, UNKNOWN, ZE
+from model.engine.prosody import BOTH, PING, UNKNOWN, ZE, heard_tone, rhyme_groups
 from model.engine.types import CancelledError, OverloadedError, PoemRequest, PoetryError
 from model.forms import FORMS
 
@@ -38,7 +38,7 @@ def test_every_mode_and_form_is_well_formed_and_constrained(engine: Engine, mode
         result = ticket.result(timeout=120)
         assert result.form == form
         for poem in result.poems:
-            assert all(poem.constraints.values()), (poem.text, poem.constraints)
+            assert all(poem.constraints.values()) and poem.faults == [], (poem.text, poem.constraints, poem.faults)
             facts = check_poem(poem.lines, FORMS[form], False)  # checked again, independently
             assert facts["well_formed"] and facts["rhyme"] and facts["meter"] and facts["no_repeat"]
             assert poem.text == "".join(l + ("，" if i % 2 == 0 else "。") for i, l in enumerate(poem.lines))
@@ -448,3 +448,39 @@ def test_a_request_whose_report_fails_fails_alone(engine: Engine, monkeypatch) -
         broken.result(timeout=60)
     assert fine.result(timeout=60).poems[0].constraints["well_formed"]
     assert engine.generate(PoemRequest(form="五绝", seed=9), timeout=60).poems
+
+
+def test_an_opening_that_rhymes_on_an_oblique_tone_goes_on_in_that_group(engine: Engine) -> None:
+    """千山鸟飞绝，万径人踪灭: 灭 is 仄 (入九屑), so the poem rhymes in 入九屑 and its third line, which
+    does not rhyme, ends 平 as a 仄韵 poem's does."""
+    for seed in range(4):
+        poem = engine.generate(PoemRequest(mode="continue", text="千山鸟飞绝，万径人踪灭。", seed=seed), timeout=60).poems[0]
+        assert poem.rhyme_group == "入九屑" and poem.constraints["rhyme"], poem.text
+        assert "入九屑" in rhyme_groups(poem.lines[3][-1], ZE) and heard_tone(poem.lines[2][-1]) == PING, poem.text
+        assert all(f.user for f in poem.faults), poem.faults  # 千山鸟飞绝 is the user's 二四同声, no more
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_rhyme_tone_asks_for_an_oblique_rhyme_in_every_form(engine: Engine, form: str) -> None:
+    for seed in range(3):
+        poem = engine.generate(PoemRequest(form=form, rhyme_tone="仄", seed=seed), timeout=60).poems[0]
+        assert poem.rhyme_group.startswith(("上", "去", "入")), poem.rhyme_group
+        assert all(poem.constraints.values()) and poem.faults == [], (poem.text, poem.faults)
+        assert all(heard_tone(poem.lines[i][-1]) == ZE for i in poem.rhyme_positions), poem.text
+
+
+def test_an_unknown_rhyme_tone_is_a_clear_error(engine: Engine) -> None:
+    with pytest.raises(PoetryError, match="rhyme_tone"):
+        engine.submit(PoemRequest(rhyme_tone="上"))
+
+
+def test_no_generated_line_ends_on_a_level_tone_it_may_not_use(engine: Engine) -> None:
+    """The independent checker's finding: line 1 ended on 中 characters (行 过 难 庭 闻 …) that a
+    reader hears 平 and that do not rhyme. Now line 1 either rhymes or is heard 仄, in every form."""
+    tickets = [engine.submit(PoemRequest(form=form, seed=seed)) for form in FORMS for seed in range(6)]
+    for ticket in tickets:
+        poem = ticket.result(timeout=60).poems[0]
+        first = poem.lines[0][-1]
+        assert heard_tone(first) == ZE or 0 in poem.rhyme_positions, poem.text
+        ends = [line[-1] for line in poem.lines]
+        assert len(set(ends)) == len(ends), poem.text  # no 重韵

@@ -38,6 +38,19 @@ def test_generate_returns_n_poems_with_everything_the_engine_knows(server: str) 
     assert result.elapsed_ms > 0
 
 
+def test_faults_rhyme_tone_and_the_rules_travel_over_the_wire(server: str) -> None:
+    with PoetClient(server) as client:
+        judged = client.generate(mode="continue", text="床前明月光，疑是地上霜。举头望明月，低头思故乡。", seed=1)
+        oblique = client.generate(form="五绝", rhyme_tone="仄", seed=3)
+        info = client.info()
+    assert any((f.line, f.rule, f.user) == (3, "失粘", True) for f in judged.poems[0].faults)
+    assert not judged.poems[0].constraints["meter"]
+    assert oblique.poems[0].rhyme_group.startswith(("上", "去", "入")) and all(oblique.poems[0].constraints.values())
+    assert info["rhyme_tones"] == ["平", "仄"]
+    assert {f.rule for f in judged.poems[0].faults} <= set(info["rules"])
+    assert info["rules"]["失粘"]["constraint"] == "meter" and info["rules"]["失粘"]["zh"] and info["rules"]["失粘"]["en"]
+
+
 def test_the_same_seed_gives_the_same_poem_over_the_wire(server: str) -> None:
     with PoetClient(server) as client:
         first, second = (client.generate(form="五律", seed=9, temperature=0.9, top_p=0.9) for _ in range(2))

@@ -10,7 +10,7 @@ import numpy as np
 from model.engine.copies import CopyTable
 from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, rhyme_lines, template
 from model.engine.plan import Plan
-from model.engine.prosody import PING, ZE, VocabProsody, level_groups, may_double
+from model.engine.prosody import PING, ZE, VocabProsody, may_double, opposite, rhyme_groups
 from model.engine.sampler import Choice, SamplingParams
 from model.engine.types import PoemRequest
 from model.forms import punctuation_after
@@ -33,11 +33,11 @@ class Shared:
     def __post_init__(self) -> None:
         self.is_han: list[bool] = self.han.tolist()  # indexing a list by one id is 10x faster than an array
 
-    def mask(self, tone: str | None, heard: bool, known_tone: bool, rhyme: bool,
+    def mask(self, tone: str | None, heard: bool, known_tone: bool, rhyme: str | None,
              groups: frozenset[str] | None) -> np.ndarray:
         """The (read-only, cached) 1/0 float mask of Han tokens with this tone (heard: as a reader
-        takes it), a known tone, and/or these rhymes; float, as the sampler's head takes it, so
-        filling a row is a plain copy."""
+        takes it), a known tone, and/or rhyming in the rhyme tone's groups; float, as the sampler's
+        head takes it, so filling a row is a plain copy."""
         key = (tone, heard, known_tone, rhyme, groups)
         if key not in self.masks:
             mask = self.han.copy()
@@ -46,7 +46,7 @@ class Shared:
             if known_tone:
                 mask &= self.prosody.known_tone
             if rhyme:
-                mask &= self.prosody.rhyme_mask(groups)
+                mask &= self.prosody.rhyme_mask(groups, rhyme)
             mask = mask.astype(np.float32)
             mask.flags.writeable = False
             self.masks[key] = mask
@@ -64,6 +64,7 @@ class Candidate:
         self.rng = np.random.default_rng([seed, index])
         self.params = SamplingParams(request.temperature, request.top_k, request.top_p, request.repetition_penalty)
         self.rhymes = rhyme_lines(self.form.lines, plan.first_line_rhymes)
+        self.rhyme_tone = plan.rhyme_tone
         self.first_key = self.rng.choice([PING, ZE]) if request.strict_meter else None
         self.tokens = shared.tokenizer.prefix(self.form.name, plan.keywords)
         self.poem_start = len(self.tokens)
@@ -112,7 +113,7 @@ class Candidate:
         counts = self.han_counts
         used = np.fromiter(counts, dtype=np.int64, count=len(counts))
         if self.attempts[line] >= MAX_LINE_ATTEMPTS:  # relaxed: any Han character
-            return self.shared.mask(None, False, False, False, None), used[:0], used
+            return self.shared.mask(None, False, False, None, None), used[:0], used
         allowed, banned = self._allowed(line, column)
         if self.request.no_repeat:
             # No character twice, but for a doubling the masters use (萧萧); the user's characters
@@ -177,10 +178,10 @@ class Candidate:
         # Without a required tone, the character that fixes the line's key must have a known one.
         known_tone = not tone and self.request.meter and column in meter_columns(self.width)
         last = column == self.width - 1
-        rhyme = last and self.request.rhyme and line in self.rhymes
+        rhyme = self.rhyme_tone if last and self.request.rhyme and line in self.rhymes else None
         groups = self._rhyme_groups(lines, line) if rhyme else None
-        if rhyme and groups is None and self.request.meter:  # the first rhyme sets the group: a clear 平
-            tone, heard = PING, True
+        if rhyme:  # heard in the rhyme's tone: 重 and 从 rhyme in 去二宋, but a reader hears them 平
+            tone, heard = rhyme, True
         # No character closes two lines (重韵).
         banned = [self.shared.tokenizer.id_of(lines[previous][-1]) for previous in range(line)] if last else []
         return self.shared.mask(tone, heard, known_tone, rhyme, groups), np.array(banned, dtype=np.int64)
@@ -191,18 +192,19 @@ class Candidate:
         width, last = self.width, column == self.width - 1
         key = self._line_key(lines, line)
         rhymes = line in self.rhymes
+        ends = self.rhyme_tone if rhymes else opposite(self.rhyme_tone)  # the tone the line ends in
         if self.request.strict_meter and key:
-            return template(width, key, PING if rhymes else ZE)[column], last
+            return template(width, key, ends)[column], last
         if not self.request.meter:
             return None, False
         if last and not rhymes:
-            return ZE, True  # 平收: a line that does not rhyme ends 仄
+            return ends, True  # 平收 / 仄收: a line that does not rhyme ends in the other tone
         if key and column in meter_columns(width):
             return column_tone(key, column), False
-        if key and rhymes and column == width - 3 and column_tone(key, width - 2) == PING:
-            return ZE, True  # 三平尾: 仄仄仄平平 may not become 仄仄平平平
-        if key and rhymes and column == width - 5 and column_tone(key, width - 4) == PING \
-                and column_tone(key, width - 2) == ZE:
+        if key and ends == PING and column == width - 3 and column_tone(key, width - 2) == PING:
+            return opposite(PING), True  # 三平尾: 仄仄仄平平 may not become 仄仄平平平
+        if key and ends == PING and column == width - 5 and column_tone(key, width - 4) == PING \
+                and column_tone(key, width - 2) == opposite(PING):
             return PING, True  # 孤平: 平平仄仄平 may not become 仄平仄仄平
         return None, False
 
@@ -222,7 +224,7 @@ class Candidate:
         groups = None
         for index in self.rhymes:
             if index < line:
-                found = level_groups(lines[index][-1])
+                found = rhyme_groups(lines[index][-1], self.rhyme_tone)
                 if found:
                     groups = found if groups is None else (groups & found or groups)
         return groups
@@ -233,7 +235,7 @@ class Candidate:
         lines = self.lines()
         if self.request.no_repeat and lines[line] in lines[:line]:
             return False
-        if self.request.meter and line_faults(lines[line], line in self.rhymes):
+        if self.request.meter and line_faults(lines[line], line in self.rhymes, self.rhyme_tone):
             return False
         return not (self.request.no_copy and lines[line] in self.shared.copies)
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection
 
 from model.engine.meter import key_faults, line_faults, rhyme_lines, strict_meter_holds
-from model.engine.prosody import level_groups, may_double, tone_of
+from model.engine.prosody import PING, ZE, heard_tone, may_double, rhyme_groups, tone_of
 from model.engine.types import Fault
 from model.forms import Form
 from model.text import is_han
@@ -17,7 +17,8 @@ RULES = {
     "二四同声": ("meter", "第二、四（六）字平仄未交替", "the 2nd and 4th (and 6th) characters do not alternate in tone"),
     "失对": ("meter", "与上句平仄未相对", "the key tones do not oppose the line before (对)"),
     "失粘": ("meter", "与上句平仄未相粘", "the key tones do not follow the line before (粘)"),
-    "平收": ("meter", "不押韵的句子以平声收尾", "a line that does not rhyme ends on a level tone"),
+    "平收": ("meter", "平韵诗中不押韵的句子以平声收尾", "a line that does not rhyme ends on a level tone (平韵)"),
+    "仄收": ("meter", "仄韵诗中不押韵的句子以仄声收尾", "a line that does not rhyme ends on an oblique tone (仄韵)"),
     "三平尾": ("meter", "句末三字皆平", "the line ends on three level tones"),
     "孤平": ("meter", "韵脚之外只有一个孤立的平声字", "one lone level tone besides the rhyme"),
     "重韵": ("no_repeat", "与前句用同一字收尾", "the line ends on the same character as an earlier line"),
@@ -26,30 +27,37 @@ RULES = {
 }
 
 
-def rhyme_of(lines: list[str], rhymes: list[int]) -> tuple[str, list[int]]:
-    """The level-tone group most rhyme characters share ('' if none has one), and the rhyming lines
-    outside it. On a tie, the group of the earliest rhyme sets it, as it does when the engine writes."""
-    counts = Counter(group for index in rhymes for group in level_groups(lines[index][-1]))
+def rhyme_of(lines: list[str], rhymes: list[int], tone: str = PING) -> tuple[str, list[int]]:
+    """The rhyme group of the tone most rhyme characters share ('' if none has one), and the rhyming
+    lines outside it. On a tie, the group of the earliest rhyme sets it, as it does when the engine writes."""
+    groups = {index: rhyme_groups(lines[index][-1], tone) for index in rhymes}
+    counts = Counter(group for found in groups.values() for group in found)
     if not counts:
         return "", rhymes[1:]
-    first = {}
+    first: dict[str, int] = {}
     for index in rhymes:
-        for group in level_groups(lines[index][-1]):
+        for group in groups[index]:
             first.setdefault(group, index)
     group = min(counts, key=lambda g: (-counts[g], first[g], g))
-    return group, [index for index in rhymes if group not in level_groups(lines[index][-1])]
+    return group, [index for index in rhymes if group not in groups[index]]
 
 
-def common_rhyme_group(chars: list[str]) -> str:
-    """The 平水韵 level-tone group all chars share ('' if none); the first in name order if several."""
-    group, outside = rhyme_of(list(chars), list(range(len(chars))))
+def common_rhyme_group(chars: list[str], tone: str = PING) -> str:
+    """The 平水韵 group of the tone all chars share ('' if none); the first in name order if several."""
+    group, outside = rhyme_of(list(chars), list(range(len(chars))), tone)
     return "" if outside or not chars else group
 
 
-def rhymes_on_first_line(lines: list[str]) -> bool:
+def rhyme_tone_of(lines: list[str]) -> str:
+    """A finished poem's rhyme tone: 仄 where its even lines end on characters heard 仄, else 平."""
+    ends = [heard_tone(lines[index][-1]) for index in rhyme_lines(len(lines), False)]
+    return ZE if ends.count(ZE) > len(ends) / 2 else PING
+
+
+def rhymes_on_first_line(lines: list[str], tone: str = PING) -> bool:
     """Whether a finished poem's line 1 rhymes with its even lines (首句入韵)."""
-    group, _ = rhyme_of(lines, rhyme_lines(len(lines), False))
-    return group in level_groups(lines[0][-1])
+    group, _ = rhyme_of(lines, rhyme_lines(len(lines), False), tone)
+    return group in rhyme_groups(lines[0][-1], tone)
 
 
 def repeats(lines: list[str]) -> list[tuple[int, int]]:
@@ -81,18 +89,19 @@ def tones(lines: list[str]) -> list[str]:
     return ["".join(tone_of(c) for c in line) for line in lines]
 
 
-def poem_faults(lines: list[str], rhymes: list[int], forced: Collection[tuple[int, int]] = ()) -> tuple[str, list[Fault]]:
+def poem_faults(lines: list[str], rhymes: list[int], forced: Collection[tuple[int, int]] = (),
+                rhyme_tone: str = PING) -> tuple[str, list[Fault]]:
     """The rhyme group and every rule the poem breaks, line by line; a fault is the user's when the
     cells it stands on are all theirs (forced)."""
     def users(line: int, columns: range | list[int]) -> bool:
         return all((line, column) in forced for column in columns)
 
     whole = range(len(lines[0]))
-    group, unrhymed = rhyme_of(lines, rhymes)
+    group, unrhymed = rhyme_of(lines, rhymes, rhyme_tone)
     found = [(line, "失韵", users(line, [len(lines[line]) - 1])) for line in unrhymed]
     found += [(line, rule, users(line, whole)) for line, rule in key_faults(lines)]
     found += [(line, rule, users(line, whole)) for line in range(len(lines))
-              for rule in line_faults(lines[line], line in rhymes)]
+              for rule in line_faults(lines[line], line in rhymes, rhyme_tone)]
     ends = [line[-1] for line in lines]
     found += [(line, "重韵", users(line, [len(lines[line]) - 1])) for line in range(1, len(lines))
               if ends[line] in ends[:line]]
@@ -104,12 +113,12 @@ def poem_faults(lines: list[str], rhymes: list[int], forced: Collection[tuple[in
 
 
 def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Collection[tuple[int, int]] = (),
-               strict_meter: bool = False) -> dict:
+               strict_meter: bool = False, rhyme_tone: str = PING) -> dict:
     """Constraint results and display facts for a whole poem, the user's forced cells included;
     "strict_meter" (a whole template) only when asked for: most poems are not meant to hold it."""
     rhymes = rhyme_lines(form.lines, first_line_rhymes)
     formed = well_formed(lines, form)
-    group, faults = poem_faults(lines, rhymes, forced) if formed else ("", [])
+    group, faults = poem_faults(lines, rhymes, forced, rhyme_tone) if formed else ("", [])
     broken = {RULES[fault.rule][0] for fault in faults}
     facts = {
         "well_formed": formed,
@@ -122,5 +131,5 @@ def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Co
         "faults": faults,
     }
     if strict_meter:
-        facts["strict_meter"] = formed and strict_meter_holds(lines, rhymes)
+        facts["strict_meter"] = formed and strict_meter_holds(lines, rhymes, rhyme_tone)
     return facts

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from model.engine.candidate import Candidate, Shared
-from model.engine.check import check_poem
+from model.engine.check import RULES, check_poem
 from model.engine.copies import CopyTable
 from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
 from model.engine.prosody import VocabProsody
 from model.engine.sampler import choices
 from model.engine.runtime import DecoderRuntime
-from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, CancelledError, OverloadedError,
-                                Poem, PoemRequest, PoemResult, Progress)
+from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, RHYME_TONES, CancelledError,
+                                OverloadedError, Poem, PoemRequest, PoemResult, Progress)
 from model.forms import FORMS
 from model.text import is_han
 from model.tokenizer import CharTokenizer
@@ -126,7 +126,9 @@ class Engine:
         return {"model_name": self.model_name, "model_version": self.model_version,
                 "vocab_size": len(self.tokenizer), "forms": list(FORM_NAMES), "modes": list(MODES),
                 "max_candidates": MAX_CANDIDATES, "max_text": MAX_TEXT,
-                "max_batch": self.max_batch, "max_queue": self.max_queue}
+                "max_batch": self.max_batch, "max_queue": self.max_queue, "rhyme_tones": list(RHYME_TONES),
+                "rules": {name: {"constraint": constraint, "zh": zh, "en": en}
+                          for name, (constraint, zh, en) in RULES.items()}}
 
     def close(self) -> None:
         """Stop the decode thread; requests still queued or running are cancelled."""
@@ -263,7 +265,8 @@ class Engine:
         poems: dict[str, Poem] = {}
         for candidate in ticket.candidates:
             lines = candidate.lines()
-            facts = check_poem(lines, plan.form, plan.first_line_rhymes, plan.forced, strict_meter=request.strict_meter)
+            facts = check_poem(lines, plan.form, plan.first_line_rhymes, plan.forced, request.strict_meter,
+                               plan.rhyme_tone)
             kept = all(lines[l][c] == ch for (l, c), ch in plan.forced.items())
             own_lines = lines[plan.given_lines:]
             constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],

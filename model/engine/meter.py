@@ -83,31 +83,36 @@ def key_faults(lines: list[str]) -> list[tuple[int, str]]:
     return faults
 
 
-def line_faults(line: str, rhymes: bool) -> list[str]:
-    """The rules one line breaks, by the tones a reader hears (prosody.heard_tone): 平收 for a line
-    that does not rhyme yet ends 平; for a line that closes on the level rhyme, 三平尾 (its last
-    three all 平) and 孤平 (one 平 besides the rhyme, away from it: 仄平仄仄平; or none). A
-    character whose reading is undecided (中, ？) is given the benefit of the doubt."""
+def line_faults(line: str, rhymes: bool, rhyme_tone: str = PING) -> list[str]:
+    """The rules one line breaks, by the tones a reader hears (prosody.heard_tone). A line that does
+    not rhyme ends in the other tone than the rhyme: 平收 where it ends 平 in a 平韵 poem (line 1
+    included: it rhymes or ends 仄), 仄收 where it ends 仄 in a 仄韵 one. A line that ends 平 by
+    rule may not end on three 平 (三平尾), nor hold one 平 besides its last away from it, or none
+    (孤平: 仄平仄仄平). A character whose reading is undecided (中, ？) has the benefit of the doubt."""
     heard = [heard_tone(char) for char in line]
-    if not rhymes:
-        return ["平收"] if heard[-1] == PING else []
-    faults = ["三平尾"] if heard[-3:] == [PING] * 3 else []
-    maybe_level = [i for i, tone in enumerate(heard[:-1]) if tone != ZE]
-    if not maybe_level or (len(maybe_level) == 1 and maybe_level[0] < len(line) - 2):
-        faults.append("孤平")
+    ends = rhyme_tone if rhymes else opposite(rhyme_tone)
+    faults = []
+    if not rhymes and heard[-1] == opposite(ends):
+        faults.append("平收" if heard[-1] == PING else "仄收")
+    if ends == PING:
+        if heard[-3:] == [PING] * 3:
+            faults.append("三平尾")
+        maybe_level = [i for i, tone in enumerate(heard[:-1]) if tone != ZE]
+        if not maybe_level or (len(maybe_level) == 1 and maybe_level[0] < len(line) - 2):
+            faults.append("孤平")
     return faults
 
 
-def strict_meter_holds(lines: list[str], rhymes: list[int]) -> bool:
+def strict_meter_holds(lines: list[str], rhymes: list[int], rhyme_tone: str = PING) -> bool:
     """Whether some key for line 1 (the one line 1 shows, else either), carried through the poem
-    by 粘对, gives every line a whole template it fits."""
+    by 粘对, gives every line a whole template it fits (a rhyming line ends in the rhyme's tone)."""
     width = len(lines[0])
     shown = key_of_line(lines[0], width)
     for key in (shown,) if shown else (PING, ZE):
         fitting = True
         for index, line in enumerate(lines):
             key = next_key(key, index) if index else key
-            wanted = template(width, key, PING if index in rhymes else ZE)
+            wanted = template(width, key, rhyme_tone if index in rhymes else opposite(rhyme_tone))
             if not all(fits(char, tone) for char, tone in zip(line, wanted)):
                 fitting = False
                 break

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from model.engine.types import FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MAX_THEME, MODES, PoemRequest, PoetryError
+from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MAX_THEME, MODES, RHYME_TONES, PoemRequest,
+                                PoetryError)
 from model.engine.prosody import PING, ZE, heard_tone
 from model.forms import FORMS, Form
 from model.text import is_han, is_ideograph, normalise_punctuation, split_lines, to_simplified
@@ -25,12 +26,13 @@ class Plan:
     keywords: list[str] = field(default_factory=list)
     forced: dict[tuple[int, int], str] = field(default_factory=dict)  # (line, column) -> user's character
     first_line_rhymes: bool = False  # as asked, unless the user wrote line 1's last character: its tone decides
-    given_lines: int = 0  # whole lines the user wrote (continuation): context, not judged for meter
+    given_lines: int = 0  # whole lines the user wrote (continuation)
+    rhyme_tone: str = PING  # as asked, unless the user wrote line 2's last character: the tone heard there decides
 
 
 INTEGER_FIELDS = ("n", "top_k")
 NUMBER_FIELDS = ("temperature", "top_p", "repetition_penalty")
-TEXT_FIELDS = ("mode", "form", "text")
+TEXT_FIELDS = ("mode", "form", "text", "rhyme_tone")
 SWITCH_FIELDS = ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
 
 
@@ -68,6 +70,8 @@ def check_ranges(request: PoemRequest) -> None:
     checks = [
         (request.mode in MODES, f"未知模式 {request.mode!r}", f"unknown mode {request.mode!r}; use one of {', '.join(MODES)}"),
         (request.form in ("", *FORM_NAMES), f"未知诗体 {request.form!r}", f"unknown form {request.form!r}; use one of {', '.join(FORM_NAMES)}"),
+        (request.rhyme_tone in RHYME_TONES, f"韵脚声调须为 {' 或 '.join(RHYME_TONES)}",
+         f"rhyme_tone must be {' or '.join(RHYME_TONES)}"),
         (len("".join(request.text.split())) <= limit,  # spaces do not count: they are dropped
          f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)"),
         (1 <= request.n <= MAX_CANDIDATES, f"候选数须在 1–{MAX_CANDIDATES} 之间", f"n must be between 1 and {MAX_CANDIDATES}"),
@@ -191,14 +195,23 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
     return words
 
 
+def rhyme_tone(plan: Plan, asked: str) -> str:
+    """The rhyme's tone: as asked, unless the user wrote line 2's last character (the first rhyme
+    every poem has), whose tone as a reader hears it decides: 千山鸟飞绝，万径人踪灭 goes on in 仄."""
+    last = plan.forced.get((1, plan.form.chars_per_line - 1))
+    heard = heard_tone(last) if last else None
+    return heard if heard in (PING, ZE) else asked
+
+
 def first_line_rhymes(plan: Plan, asked: bool) -> bool:
     """Whether line 1 rhymes: as asked, unless the user wrote its last character, which then decides
-    by the tone a reader hears there (平 makes it rhyme, 仄 cannot; an undecided one may, as asked)."""
+    by the tone a reader hears there (the rhyme's tone makes it rhyme, the other cannot; an
+    undecided one may, as asked)."""
     last = plan.forced.get((0, plan.form.chars_per_line - 1))
     if last is None:
         return asked
     heard = heard_tone(last)
-    return heard == PING or (asked and heard not in (PING, ZE))
+    return heard == plan.rhyme_tone or (asked and heard not in (PING, ZE))
 
 
 def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:
@@ -212,5 +225,6 @@ def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:
         plan = Plan(FORMS[request.form or DEFAULT_FORM], keywords=theme_keywords(request.text, tokenizer))
     else:
         plan = Plan(FORMS[request.form or DEFAULT_FORM])
+    plan.rhyme_tone = rhyme_tone(plan, request.rhyme_tone)
     plan.first_line_rhymes = first_line_rhymes(plan, request.rhyme_first_line)
     return plan

@@ -87,9 +87,14 @@ def may_double(char: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 16)
+def rhyme_groups(char: str, tone: str = PING) -> frozenset[str]:
+    """The rhyme groups of that tone (平: 上平一东…; 仄: 上一董, 去一送, 入一屋…) a character can rhyme in."""
+    return frozenset(r.group for r in readings().get(char, ()) if r.tone == tone)
+
+
 def level_groups(char: str) -> frozenset[str]:
     """The level-tone rhyme groups a character can rhyme in."""
-    return frozenset(r.group for r in readings().get(char, ()) if r.tone == PING)
+    return rhyme_groups(char, PING)
 
 
 class VocabProsody:
@@ -102,11 +107,8 @@ class VocabProsody:
         self.group_masks: dict[str, np.ndarray] = {}
         for index, token in enumerate(tokens):
             for reading in readings().get(token, ()):
-                if reading.tone == PING:
-                    self.can_ping[index] = True
-                    self.group_masks.setdefault(reading.group, np.zeros(size, dtype=bool))[index] = True
-                else:
-                    self.can_ze[index] = True
+                (self.can_ping if reading.tone == PING else self.can_ze)[index] = True
+                self.group_masks.setdefault(reading.group, np.zeros(size, dtype=bool))[index] = True
         self.known_tone = self.can_ping | self.can_ze
         read = np.array([heard_tone(token) for token in tokens])
         self.reads_ping, self.reads_ze = read == PING, read == ZE  # where one tone must be heard
@@ -117,10 +119,11 @@ class VocabProsody:
             return self.reads_ping if tone == PING else self.reads_ze
         return self.can_ping if tone == PING else self.can_ze
 
-    def rhyme_mask(self, groups: frozenset[str] | None) -> np.ndarray:
-        """Characters that rhyme in any of groups; any level-tone character when groups is None."""
+    def rhyme_mask(self, groups: frozenset[str] | None, tone: str = PING) -> np.ndarray:
+        """Characters that rhyme in any of groups (平水韵 names the level and oblique groups apart);
+        any character of the tone when groups is None."""
         if groups is None:
-            return self.can_ping
+            return self.tone_mask(tone)
         mask = np.zeros_like(self.can_ping)
         for group in groups:
             mask |= self.group_masks.get(group, False)

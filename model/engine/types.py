@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 MODES = ("random", "continue", "acrostic", "theme")
 FORM_NAMES = ("五绝", "七绝", "五律", "七律")
+RHYME_TONES = ("平", "仄")  # 平韵 (the usual) or 仄韵
 MAX_TEXT = 64  # characters of user text: a 七律 opening of seven lines with its marks is 56
 MAX_THEME = 50  # characters of a theme
 MAX_CANDIDATES = 8
@@ -41,6 +42,7 @@ class PoemRequest:
     repetition_penalty: float = 1.1  # [1, 2]
     rhyme: bool = True  # even lines rhyme in one 平水韵 level-tone group
     rhyme_first_line: bool = False  # line 1 rhymes too (usual for 七言)
+    rhyme_tone: str = "平"  # 平: rhyme in a level-tone group; 仄: in an oblique one (a continuation's opening decides)
     meter: bool = True  # 2nd/4th/6th characters follow 粘对
     strict_meter: bool = False  # every character follows a regulated template
     no_repeat: bool = True  # no repeated line; a character at most twice

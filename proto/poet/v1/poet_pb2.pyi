@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", "repetition_penalty", "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+    __slots__ = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", "repetition_penalty", "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy", "rhyme_tone")
     MODE_FIELD_NUMBER: _ClassVar[int]
     FORM_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class GenerateRequest(_message.Message):
     STRICT_METER_FIELD_NUMBER: _ClassVar[int]
     NO_REPEAT_FIELD_NUMBER: _ClassVar[int]
     NO_COPY_FIELD_NUMBER: _ClassVar[int]
+    RHYME_TONE_FIELD_NUMBER: _ClassVar[int]
     mode: str
     form: str
     text: str
@@ -38,10 +39,21 @@ class GenerateRequest(_message.Message):
     strict_meter: bool
     no_repeat: bool
     no_copy: bool
-    def __init__(self, mode: _Optional[str] = ..., form: _Optional[str] = ..., text: _Optional[str] = ..., n: _Optional[int] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., repetition_penalty: _Optional[float] = ..., rhyme: _Optional[bool] = ..., rhyme_first_line: _Optional[bool] = ..., meter: _Optional[bool] = ..., strict_meter: _Optional[bool] = ..., no_repeat: _Optional[bool] = ..., no_copy: _Optional[bool] = ...) -> None: ...
+    rhyme_tone: str
+    def __init__(self, mode: _Optional[str] = ..., form: _Optional[str] = ..., text: _Optional[str] = ..., n: _Optional[int] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., top_k: _Optional[int] = ..., top_p: _Optional[float] = ..., repetition_penalty: _Optional[float] = ..., rhyme: _Optional[bool] = ..., rhyme_first_line: _Optional[bool] = ..., meter: _Optional[bool] = ..., strict_meter: _Optional[bool] = ..., no_repeat: _Optional[bool] = ..., no_copy: _Optional[bool] = ..., rhyme_tone: _Optional[str] = ...) -> None: ...
+
+class Fault(_message.Message):
+    __slots__ = ("line", "rule", "user")
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    line: int
+    rule: str
+    user: bool
+    def __init__(self, line: _Optional[int] = ..., rule: _Optional[str] = ..., user: _Optional[bool] = ...) -> None: ...
 
 class Poem(_message.Message):
-    __slots__ = ("text", "lines", "score", "rhyme_group", "tones", "rhyme_positions", "constraints")
+    __slots__ = ("text", "lines", "score", "rhyme_group", "tones", "rhyme_positions", "constraints", "faults")
     class ConstraintsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +68,7 @@ class Poem(_message.Message):
     TONES_FIELD_NUMBER: _ClassVar[int]
     RHYME_POSITIONS_FIELD_NUMBER: _ClassVar[int]
     CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
+    FAULTS_FIELD_NUMBER: _ClassVar[int]
     text: str
     lines: _containers.RepeatedScalarFieldContainer[str]
     score: float
@@ -63,7 +76,8 @@ class Poem(_message.Message):
     tones: _containers.RepeatedScalarFieldContainer[str]
     rhyme_positions: _containers.RepeatedScalarFieldContainer[int]
     constraints: _containers.ScalarMap[str, bool]
-    def __init__(self, text: _Optional[str] = ..., lines: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., rhyme_group: _Optional[str] = ..., tones: _Optional[_Iterable[str]] = ..., rhyme_positions: _Optional[_Iterable[int]] = ..., constraints: _Optional[_Mapping[str, bool]] = ...) -> None: ...
+    faults: _containers.RepeatedCompositeFieldContainer[Fault]
+    def __init__(self, text: _Optional[str] = ..., lines: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., rhyme_group: _Optional[str] = ..., tones: _Optional[_Iterable[str]] = ..., rhyme_positions: _Optional[_Iterable[int]] = ..., constraints: _Optional[_Mapping[str, bool]] = ..., faults: _Optional[_Iterable[_Union[Fault, _Mapping]]] = ...) -> None: ...
 
 class GenerateReply(_message.Message):
     __slots__ = ("form", "mode", "poems", "keywords", "elapsed_ms")
@@ -100,7 +114,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetInfoReply(_message.Message):
-    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue")
+    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue", "rhyme_tones", "rules")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     VOCAB_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +124,8 @@ class GetInfoReply(_message.Message):
     MAX_TEXT_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUE_FIELD_NUMBER: _ClassVar[int]
+    RHYME_TONES_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     model_version: str
     vocab_size: int
@@ -119,4 +135,18 @@ class GetInfoReply(_message.Message):
     max_text: int
     max_batch: int
     max_queue: int
-    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ...) -> None: ...
+    rhyme_tones: _containers.RepeatedScalarFieldContainer[str]
+    rules: _containers.RepeatedCompositeFieldContainer[Rule]
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ..., rhyme_tones: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
+
+class Rule(_message.Message):
+    __slots__ = ("name", "constraint", "zh", "en")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAINT_FIELD_NUMBER: _ClassVar[int]
+    ZH_FIELD_NUMBER: _ClassVar[int]
+    EN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    constraint: str
+    zh: str
+    en: str
+    def __init__(self, name: _Optional[str] = ..., constraint: _Optional[str] = ..., zh: _Optional[str] = ..., en: _Optional[str] = ...) -> None: ...
