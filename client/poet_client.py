@@ -37,7 +37,8 @@ def result_from_pb(reply: poet_pb2.GenerateReply) -> GenerateResult:
     poems = [PoemOut(p.text, list(p.lines), round(p.score, 4), p.rhyme_group, list(p.tones),
                      list(p.rhyme_positions), dict(p.constraints), [FaultOut(f.line, f.rule, f.user) for f in p.faults])
              for p in reply.poems]
-    return GenerateResult(reply.form, reply.mode, poems, list(reply.keywords), round(reply.elapsed_ms, 1))
+    return GenerateResult(reply.form, reply.mode, poems, list(reply.keywords), round(reply.elapsed_ms, 1),
+                          list(reply.left_out))
 
 
 def build_request(fields: dict) -> poet_pb2.GenerateRequest:

@@ -36,6 +36,7 @@ class GenerateResult:
     poems: list[PoemOut]
     keywords: list[str] = field(default_factory=list)  # theme mode: the keywords that steered the poem
     elapsed_ms: float = 0.0  # submission to last character, on the server
+    left_out: list[str] = field(default_factory=list)  # theme mode: words of the theme no keyword could hold
 
     def to_dict(self) -> dict:
         """Plain dicts and lists, ready for json.dumps."""

@@ -26,7 +26,7 @@ def reply_to_pb(result: PoemResult) -> poet_pb2.GenerateReply:
                            faults=[poet_pb2.Fault(line=f.line, rule=f.rule, user=f.user) for f in p.faults])
              for p in result.poems]
     return poet_pb2.GenerateReply(form=result.form, mode=result.mode, poems=poems, keywords=result.keywords,
-                                  elapsed_ms=result.elapsed_ms)
+                                  elapsed_ms=result.elapsed_ms, left_out=result.left_out)
 
 
 def progress_to_pb(progress: Progress) -> poet_pb2.GenerateStreamReply:

@@ -51,6 +51,17 @@ def test_every_mode_and_form_is_well_formed_and_constrained(engine: Engine, mode
 def test_a_keyword_too_long_for_the_prefix_is_left_out_not_cut(engine: Engine) -> None:
     result = engine.generate(PoemRequest(mode="theme", text="中华人民共和国的春天", seed=3), timeout=60)
     assert "中华人民共和国"[:MAX_KEYWORD_CHARS] not in result.keywords and result.keywords, result.keywords
+    assert result.left_out == ["中华人民共和国"]  # and the response says so
+
+
+@pytest.mark.parametrize("theme, words", [("人工智能与手机", ["人工智能", "手机"]), ("我想写一首关于大海的诗", ["大海"])])
+def test_theme_keywords_are_content_words_not_particles(engine: Engine, theme: str, words: list[str]) -> None:
+    assert engine.generate(PoemRequest(mode="theme", text=theme, seed=1), timeout=60).keywords == words
+
+
+def test_a_theme_of_particles_only_is_a_clear_error(engine: Engine) -> None:
+    with pytest.raises(PoetryError, match="content word"):
+        engine.submit(PoemRequest(mode="theme", text="的了吗呢"))
 
 
 def test_theme_reports_its_keywords(engine: Engine) -> None:

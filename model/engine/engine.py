@@ -278,4 +278,5 @@ class Engine:
                 candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"], facts["tones"],
                 facts["rhyme_positions"], constraints, facts["faults"]))
         elapsed = (time.perf_counter() - ticket.started) * 1000
-        return PoemResult(plan.form.name, request.mode, list(poems.values()), plan.keywords, round(elapsed, 1))
+        return PoemResult(plan.form.name, request.mode, list(poems.values()), plan.keywords, round(elapsed, 1),
+                          plan.left_out)

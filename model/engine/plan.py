@@ -16,6 +16,10 @@ MAX_KEYWORDS = 3
 MAX_KEYWORD_CHARS = 4
 # [CLS] [form] ([KW] keyword)* [SEP]: the longest conditioning prefix a request can have.
 MAX_PREFIX_TOKENS = 3 + MAX_KEYWORDS * (1 + MAX_KEYWORD_CHARS)
+# jieba's part-of-speech tags of the words a theme may steer with: nouns, verbs, adjectives, times,
+# places, idioms; not particles, pronouns, prepositions, conjunctions, numbers or measure words.
+CONTENT_POS = ("n", "nr", "ns", "nt", "nz", "nw", "ng", "v", "vn", "vd", "vg", "a", "an", "ad", "ag",
+               "t", "tg", "s", "i", "l", "j")
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Plan:
 
     form: Form
     keywords: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)  # theme words no prefix can hold
     forced: dict[tuple[int, int], str] = field(default_factory=dict)  # (line, column) -> user's character
     first_line_rhymes: bool = False  # as asked, unless the user wrote line 1's last character: its tone decides
     given_lines: int = 0  # whole lines the user wrote (continuation)
@@ -177,22 +182,22 @@ def plan_continuation(text: str, form_name: str) -> Plan:
     return Plan(form, forced=forced, given_lines=len(complete))
 
 
-def theme_keywords(text: str, tokenizer: CharTokenizer) -> list[str]:
-    """Up to three keywords jieba finds in the theme, limited to characters the model knows."""
+def theme_keywords(text: str, tokenizer: CharTokenizer) -> tuple[list[str], list[str]]:
+    """Up to three content words jieba finds in the theme (nouns, verbs, adjectives, times, places:
+    no particles or stop words, so 的了吗呢 has none), and those left out: a word longer than the
+    prefix's MAX_KEYWORD_CHARS (its first characters are seldom a word) or with a character the
+    model cannot write."""
     import jieba.analyse
 
     theme = clean_text(text)
     if not theme:
         raise PoetryError("主题不能为空", "the theme must not be empty")
-    words = [w for w in jieba.analyse.extract_tags(theme, topK=8) if all(writable(c, tokenizer) for c in w)]
-    # A longer word is left out, not cut: its first characters are seldom a word (the prefix holds 4).
-    words = [w for w in words if len(w) <= MAX_KEYWORD_CHARS][:MAX_KEYWORDS]
-    if not words:
-        chars = "".join(c for c in theme if writable(c, tokenizer))[:MAX_KEYWORD_CHARS]
-        words = [chars] if chars else []
-    if not words:
-        raise PoetryError("主题里没有可用的汉字", "the theme holds no Chinese characters the model knows")
-    return words
+    words = jieba.analyse.extract_tags(theme, topK=8, allowPOS=CONTENT_POS)
+    fits = [w for w in words if len(w) <= MAX_KEYWORD_CHARS and all(writable(c, tokenizer) for c in w)]
+    if not fits:
+        raise PoetryError("主题里没有模型能写的实词（名词、动词、形容词）",
+                          "the theme holds no content word (noun, verb, adjective) the model can write")
+    return fits[:MAX_KEYWORDS], [w for w in words if w not in fits]
 
 
 def rhyme_tone(plan: Plan, asked: str) -> str:
@@ -222,7 +227,8 @@ def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:
     elif request.mode == "continue":
         plan = plan_continuation(request.text, request.form)
     elif request.mode == "theme":
-        plan = Plan(FORMS[request.form or DEFAULT_FORM], keywords=theme_keywords(request.text, tokenizer))
+        keywords, left_out = theme_keywords(request.text, tokenizer)
+        plan = Plan(FORMS[request.form or DEFAULT_FORM], keywords=keywords, left_out=left_out)
     else:
         plan = Plan(FORMS[request.form or DEFAULT_FORM])
     plan.rhyme_tone = rhyme_tone(plan, request.rhyme_tone)

@@ -85,6 +85,7 @@ class PoemResult:
     poems: list[Poem]
     keywords: list[str] = field(default_factory=list)  # theme mode: keywords in the prefix
     elapsed_ms: float = 0.0
+    left_out: list[str] = field(default_factory=list)  # theme mode: words of the theme no prefix could hold
 
 
 @dataclass

@@ -80,18 +80,20 @@ class Poem(_message.Message):
     def __init__(self, text: _Optional[str] = ..., lines: _Optional[_Iterable[str]] = ..., score: _Optional[float] = ..., rhyme_group: _Optional[str] = ..., tones: _Optional[_Iterable[str]] = ..., rhyme_positions: _Optional[_Iterable[int]] = ..., constraints: _Optional[_Mapping[str, bool]] = ..., faults: _Optional[_Iterable[_Union[Fault, _Mapping]]] = ...) -> None: ...
 
 class GenerateReply(_message.Message):
-    __slots__ = ("form", "mode", "poems", "keywords", "elapsed_ms")
+    __slots__ = ("form", "mode", "poems", "keywords", "elapsed_ms", "left_out")
     FORM_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
     POEMS_FIELD_NUMBER: _ClassVar[int]
     KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    LEFT_OUT_FIELD_NUMBER: _ClassVar[int]
     form: str
     mode: str
     poems: _containers.RepeatedCompositeFieldContainer[Poem]
     keywords: _containers.RepeatedScalarFieldContainer[str]
     elapsed_ms: float
-    def __init__(self, form: _Optional[str] = ..., mode: _Optional[str] = ..., poems: _Optional[_Iterable[_Union[Poem, _Mapping]]] = ..., keywords: _Optional[_Iterable[str]] = ..., elapsed_ms: _Optional[float] = ...) -> None: ...
+    left_out: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, form: _Optional[str] = ..., mode: _Optional[str] = ..., poems: _Optional[_Iterable[_Union[Poem, _Mapping]]] = ..., keywords: _Optional[_Iterable[str]] = ..., elapsed_ms: _Optional[float] = ..., left_out: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("index", "text")
