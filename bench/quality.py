@@ -9,6 +9,8 @@ our rules (check.RULES), the share with a first line that ends 平 without rhymi
 孤平, with 重韵 (a character closing two lines); the repeated-character rate (characters that repeat
 an earlier one, over all characters; the second of a doubling the masters use, such as 萧萧, and
 the user's own characters aside), the share of poems that double a character at all (萧萧, 北北),
+the median 对仗 of the 律诗's middle couplets (model/engine/parallel.py) and what the same measure
+gives lines paired by chance,
 distinct-1/2, and the share of lines copied verbatim from the training poems (exactly when
 data/train.jsonl exists, else by the model's shipped table of line hashes). A fault in the user's
 own lines (a continuation's opening) is not counted against ours.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from collections import defaultdict
 from collections.abc import Container
 from pathlib import Path
@@ -25,6 +28,7 @@ from bench.prompts import prompt
 from model.engine import Engine
 from model.engine.check import RULES, check_poem, doublings, repeats, rhymes_on_first_line
 from model.engine.copies import CopyTable
+from model.engine.parallel import couplet_parallelism, poem_parallelism
 from model.engine.types import MODES, Fault, PoemRequest
 from model.forms import FORMS, form_of
 
@@ -47,6 +51,21 @@ def distinct(lines_of_poems: list[list[str]], n: int) -> float:
     return len(set(grams)) / max(1, len(grams))
 
 
+def parallelism(poems: list[dict]) -> tuple[float | None, float | None, float | None]:
+    """The median 对仗 of the 律诗 (their middle couplets); the same for the lines paired across
+    poems (each line 3 and 5 with the next 律诗's line 4 and 6): what chance gives, so the
+    measure's own level shows; and the mean, finer than the median of a few possible values."""
+    regulated = [p["lines"] for p in poems if len(p["lines"]) == 8]
+    if len(regulated) < 2:
+        return None, None, None
+    shifted = regulated[1:] + regulated[:1]
+    chance = [(couplet_parallelism(a[2], b[3]) + couplet_parallelism(a[4], b[5])) / 2
+              for a, b in zip(regulated, shifted) if len(a[0]) == len(b[0])]
+    return (round(statistics.median(poem_parallelism(lines) for lines in regulated), 3),
+            round(statistics.median(chance), 3) if chance else None,
+            round(statistics.mean(poem_parallelism(lines) for lines in regulated), 3))
+
+
 def figures(poems: list[dict], corpus: Container[str] | None) -> dict:
     """The quality figures of judged poems: each has "lines", "faults" (the engine's own, not the
     user's), "forced" (the user's cells) and "given_lines" (the user's whole lines)."""
@@ -60,6 +79,7 @@ def figures(poems: list[dict], corpus: Container[str] | None) -> dict:
     repeated = sum(cell not in p["forced"] for p in poems for cell in repeats(p["lines"]))
     own_lines = [line for p in poems for line in p["lines"][p["given_lines"]:]]  # the user's own lines are not copies
     copied = round(sum(line in corpus for line in own_lines) / len(own_lines), 3) if corpus is not None else None
+    parallel, chance, mean_parallel = parallelism(poems)
     return {
         "poems": len(poems),
         "rhyme": share(lambda p: not has({"失韵"})(p)),
@@ -68,6 +88,7 @@ def figures(poems: list[dict], corpus: Container[str] | None) -> dict:
         "三平尾": share(has({"三平尾"})), "孤平": share(has({"孤平"})), "重韵": share(has({"重韵"})),
         "repeat_rate": round(repeated / chars, 4),
         "doubling": share(lambda p: doublings(p["lines"]) > 0),
+        "对仗": parallel, "对仗_chance": chance, "对仗_mean": mean_parallel,
         "distinct_1": round(distinct([p["lines"] for p in poems], 1), 3),
         "distinct_2": round(distinct([p["lines"] for p in poems], 2), 3),
         "copied_lines": copied,
@@ -135,7 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         master = None
         print("唐诗三百首: data/test.jsonl is missing (make data)")
-    print("targets: well_formed, kept, rhyme, meter 1.0; 重韵 0; repeat_rate ≤ 1.5 × the masters'; copied_lines ≤ 0.03")
+    print("targets: well_formed, kept, rhyme, meter 1.0; 重韵 0; repeat_rate ≤ 1.5 × the masters'; "
+          "对仗 ≥ 0.8 × the masters'; copied_lines ≤ 0.03")
     print(json.dumps({"ours": overall, "masters": master}, ensure_ascii=False))
 
 
