@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from model import ci_corpus
-from model.forms import form_of, join_lines
+from model.forms import form_of
 from model.text import is_han, normalise_punctuation, split_lines, to_simplified
 from model.tokenizer import CharTokenizer
 
@@ -82,7 +82,7 @@ def poem_record(raw: dict, dynasty: str) -> dict | None:
     lines = regular_lines(clean_body(raw.get("paragraphs") or []))
     if lines is None:
         return None
-    body = join_lines(lines)
+    body = form_of(lines).join(lines)
     return {
         "title": to_simplified(raw.get("title", "")),
         "author": to_simplified(raw.get("author", "")),

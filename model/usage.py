@@ -16,8 +16,8 @@ from pathlib import Path
 
 from model.batches import read_poems
 from model.engine.check import common_rhyme_group
-from model.engine.meter import rhyme_lines
 from model.engine.prosody import BOTH, PING, ZE, tone_of
+from model.forms import form_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "model" / "engine" / "usage.json"
@@ -34,7 +34,7 @@ def count_usage(poems: list[dict]) -> tuple[Counter[str], Counter[str], int, int
     for poem in poems:
         lines = poem["lines"]
         doubled.update({line[i] for line in lines for i in range(1, len(line)) if line[i] == line[i - 1]})
-        rhymes = rhyme_lines(len(lines), False)
+        rhymes = form_of(lines).rhyme_lines(False)
         if not common_rhyme_group([lines[i][-1] for i in rhymes]):
             continue
         for index, line in enumerate(lines[1:], start=1):

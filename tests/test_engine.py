@@ -13,7 +13,7 @@ from model.engine import Engine
 from model.engine.candidate import Candidate
 from model.engine.engine import OPENING_TOKENS
 from model.engine.check import check_poem
-from model.engine.meter import next_key, rhyme_lines, template
+from model.engine.meter import next_key, template
 from model.engine.plan import MAX_KEYWORD_CHARS, MAX_KEYWORDS
 from model.engine.prosody import BOTH, PING, UNKNOWN, ZE, heard_tone, rhyme_groups
 from model.engine.types import CancelledError, OverloadedError, PoemRequest, PoetryError
@@ -72,7 +72,7 @@ def test_theme_reports_its_keywords(engine: Engine) -> None:
 def follows_strict_templates(poem, form: str, first_keys: str = PING + ZE) -> bool:
     """Some first-line key among first_keys, carried through the poem by 粘对, gives every line a
     template it fits (a character with both readings fits either tone)."""
-    rhymes, width = rhyme_lines(FORMS[form].lines, False), FORMS[form].chars_per_line
+    rhymes, width = FORMS[form].rhyme_lines(False), FORMS[form].chars_per_line
 
     def fits(tones: str, wanted: str) -> bool:
         return all(t in (w, BOTH) for t, w in zip(tones, wanted) if t != UNKNOWN)
@@ -286,8 +286,8 @@ def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: 
         poem, tokenizer = self.tokens[self.poem_start:], self.shared.tokenizer
         rebuilt = [tokenizer.tokens[t] for t in poem]
         for (line, column), char in self.plan.forced.items():
-            if line * (self.width + 1) + column < len(rebuilt):
-                rebuilt[line * (self.width + 1) + column] = char
+            if self.form.line_starts[line] + column < len(rebuilt):
+                rebuilt[self.form.line_starts[line] + column] = char
         assert self.text() == "".join(rebuilt)
         assert self.han_counts == Counter(t for t in poem if self.shared.is_han[t])
         checked.append(self.attempts[:])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from model.engine.check import RULES, check_poem, common_rhyme_group, doublings, repeats, rhymes_on_first_line
-from model.engine.meter import key_faults, line_faults, next_key, rhyme_lines, strict_meter_holds, template
+from model.engine.meter import key_faults, line_faults, next_key, strict_meter_holds, template
 from model.engine.prosody import BOTH, PING, ZE, VocabProsody, heard_tone, level_groups, may_double, tone_of
 from model.forms import FORMS
 
@@ -124,7 +124,7 @@ def test_strict_meter_wants_every_character_of_a_template() -> None:
 
 
 def test_rules() -> None:
-    assert rhyme_lines(8, False) == [1, 3, 5, 7] and rhyme_lines(4, True) == [0, 1, 3]
+    assert FORMS["七律"].rhyme_lines(False) == [1, 3, 5, 7] and FORMS["五绝"].rhyme_lines(True) == [0, 1, 3]
     assert next_key(PING, 1) == ZE and next_key(ZE, 2) == ZE  # 对 then 粘
     assert template(5, PING, PING) == "平平仄仄平" and template(7, PING, ZE) == "平平仄仄平平仄"
     assert all(len(template(w, k, e)) == w for w in (5, 7) for k in (PING, ZE) for e in (PING, ZE))
@@ -142,3 +142,11 @@ def test_vocab_masks() -> None:
 @pytest.mark.parametrize("chars, group", [("东风", "上平一东"), ("东月", ""), ("光霜乡", "下平七阳")])
 def test_common_rhyme_group(chars: str, group: str) -> None:
     assert common_rhyme_group(list(chars)) == group
+
+
+def test_a_form_carries_its_lines_marks_and_rhymes() -> None:
+    qilv = FORMS["七律"]
+    assert qilv.line_lengths == (7,) * 8 and qilv.marks == ("，", "。") * 4 and qilv.tokens == 64
+    assert qilv.line_starts == (0, 8, 16, 24, 32, 40, 48, 56) and qilv.cell(17) == (2, 1) and qilv.cell(7) == (0, 7)
+    assert qilv.regulated and qilv.first_line_may_rhyme
+    assert qilv.join(DENG_GUAN_QUE_LOU) == "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。"

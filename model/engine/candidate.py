@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.engine.copies import CopyTable
-from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, rhyme_lines, template
+from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, template
 from model.engine.plan import Plan
 from model.engine.prosody import PING, ZE, VocabProsody, may_double, opposite, rhyme_groups
 from model.engine.sampler import Choice, SamplingParams
 from model.engine.types import PoemRequest
-from model.forms import punctuation_after
 from model.tokenizer import CharTokenizer
 
 MAX_LINE_ATTEMPTS = 8  # retries of one line before its constraints are relaxed
@@ -60,10 +59,11 @@ class Candidate:
     def __init__(self, shared: Shared, request: PoemRequest, plan: Plan, seed: int, index: int):
         self.shared, self.request, self.plan, self.index = shared, request, plan, index
         self.form = plan.form
-        self.width = plan.form.chars_per_line
+        self.lengths = plan.form.line_lengths
+        self.meter = request.meter and plan.form.regulated  # the rules of 近体诗 hold for this form
         self.rng = np.random.default_rng([seed, index])
         self.params = SamplingParams(request.temperature, request.top_k, request.top_p, request.repetition_penalty)
-        self.rhymes = rhyme_lines(self.form.lines, plan.first_line_rhymes)
+        self.rhymes = self.form.rhyme_lines(plan.first_line_rhymes)
         self.rhyme_tone = plan.rhyme_tone
         self.first_key = self.rng.choice([PING, ZE]) if request.strict_meter else None
         self.tokens = shared.tokenizer.prefix(self.form.name, plan.keywords)
@@ -92,10 +92,11 @@ class Candidate:
 
     def lines(self) -> list[str]:
         text = self.text()
-        return [text[i:i + self.width] for i in range(0, len(text), self.width + 1)]
+        return [text[start:start + length] for start, length in zip(self.form.line_starts, self.lengths)
+                if start < len(text)]
 
     def _cell(self) -> tuple[int, int]:
-        return divmod(len(self.tokens) - self.poem_start, self.width + 1)
+        return self.form.cell(len(self.tokens) - self.poem_start)
 
     def next_input(self) -> tuple[int, int]:
         """The token to feed now and its position."""
@@ -134,7 +135,7 @@ class Candidate:
         if choice is None or (choice.allowed_mass < MIN_ALLOWED_MASS and not relaxed):
             return self._retry_line(line)
         self._append(choice.token, choice.logprob)
-        if column == self.width - 1 and not relaxed and not self._line_acceptable(line):
+        if column == self.lengths[line] - 1 and not relaxed and not self._line_acceptable(line):
             return self._retry_line(line)
         self._append_forced()
 
@@ -143,8 +144,8 @@ class Candidate:
         ids = self.shared.tokenizer.ids
         while not self.done:
             line, column = self._cell()
-            if column == self.width:
-                self._append(ids[punctuation_after(line)], None)
+            if column == self.lengths[line]:
+                self._append(ids[self.form.marks[line]], None)
             elif (line, column) in self.plan.forced:
                 char = self.plan.forced[(line, column)]
                 self._append(self.shared.tokenizer.id_of(char), None, char)
@@ -163,7 +164,7 @@ class Candidate:
     def _retry_line(self, line: int) -> None:
         """Drop the current line back to its start (keeping the user's characters) and sample it again."""
         self.attempts[line] += 1
-        start = self.poem_start + line * (self.width + 1)
+        start = self.poem_start + self.form.line_starts[line]
         del self.tokens[start:], self.logprobs[start:]
         is_han = self.shared.is_han
         self.han_counts = Counter(t for t in self.tokens[self.poem_start:] if is_han[t])
@@ -176,8 +177,8 @@ class Candidate:
         lines = self.lines()
         tone, heard = self._required_tone(lines, line, column)
         # Without a required tone, the character that fixes the line's key must have a known one.
-        known_tone = not tone and self.request.meter and column in meter_columns(self.width)
-        last = column == self.width - 1
+        known_tone = not tone and self.meter and column in meter_columns(self.lengths[line])
+        last = column == self.lengths[line] - 1
         rhyme = self.rhyme_tone if last and self.request.rhyme and line in self.rhymes else None
         groups = self._rhyme_groups(lines, line) if rhyme else None
         if rhyme:  # heard in the rhyme's tone: 重 and 从 rhyme in 去二宋, but a reader hears them 平
@@ -189,13 +190,14 @@ class Candidate:
     def _required_tone(self, lines: list[str], line: int, column: int) -> tuple[str | None, bool]:
         """The tone this cell must have, and whether as a reader hears it (where a line rule hangs
         on one character) rather than any of its readings (the 粘对 columns)."""
-        width, last = self.width, column == self.width - 1
+        width = self.lengths[line]
+        last = column == width - 1
         key = self._line_key(lines, line)
         rhymes = line in self.rhymes
         ends = self.rhyme_tone if rhymes else opposite(self.rhyme_tone)  # the tone the line ends in
-        if self.request.strict_meter and key:
+        if self.request.strict_meter and self.form.regulated and key:
             return template(width, key, ends)[column], last
-        if not self.request.meter:
+        if not self.meter:
             return None, False
         if last and not rhymes:
             return ends, True  # 平收 / 仄收: a line that does not rhyme ends in the other tone
@@ -211,12 +213,12 @@ class Candidate:
     def _line_key(self, lines: list[str], line: int) -> str | None:
         """The key tone line `line` must follow: the one line 1 shows (the user's own line, or one written
         to the strict template's key), else the strict key drawn at the start; then fixed by 粘对."""
-        key = (key_of_line(lines[0], self.width) if lines else None) or self.first_key
+        key = (key_of_line(lines[0], self.lengths[0]) if lines else None) or self.first_key
         for index in range(1, line + 1):
             if key:
                 key = next_key(key, index)
             elif index < len(lines):
-                key = key_of_line(lines[index], self.width)
+                key = key_of_line(lines[index], self.lengths[index])
         return key
 
     def _rhyme_groups(self, lines: list[str], line: int) -> frozenset[str] | None:
@@ -235,7 +237,7 @@ class Candidate:
         lines = self.lines()
         if self.request.no_repeat and lines[line] in lines[:line]:
             return False
-        if self.request.meter and line_faults(lines[line], line in self.rhymes, self.rhyme_tone):
+        if self.meter and line_faults(lines[line], line in self.rhymes, self.rhyme_tone):
             return False
         return not (self.request.no_copy and lines[line] in self.shared.copies)
 

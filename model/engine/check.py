@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 
-from model.engine.meter import key_faults, line_faults, rhyme_lines, strict_meter_holds
+from model.engine.meter import key_faults, line_faults, strict_meter_holds
 from model.engine.prosody import PING, ZE, heard_tone, may_double, rhyme_groups, tone_of
 from model.engine.types import Fault
-from model.forms import Form
+from model.forms import Form, form_of
 from model.text import is_han
 
 # Every rule a fault can name, with what it means; which constraint each one breaks.
@@ -50,13 +50,13 @@ def common_rhyme_group(chars: list[str], tone: str = PING) -> str:
 
 def rhyme_tone_of(lines: list[str]) -> str:
     """A finished poem's rhyme tone: 仄 where its even lines end on characters heard 仄, else 平."""
-    ends = [heard_tone(lines[index][-1]) for index in rhyme_lines(len(lines), False)]
+    ends = [heard_tone(lines[index][-1]) for index in form_of(lines).rhymes]
     return ZE if ends.count(ZE) > len(ends) / 2 else PING
 
 
 def rhymes_on_first_line(lines: list[str], tone: str = PING) -> bool:
     """Whether a finished poem's line 1 rhymes with its even lines (首句入韵)."""
-    group, _ = rhyme_of(lines, rhyme_lines(len(lines), False), tone)
+    group, _ = rhyme_of(lines, list(form_of(lines).rhymes), tone)
     return group in rhyme_groups(lines[0][-1], tone)
 
 
@@ -81,7 +81,7 @@ def doublings(lines: list[str]) -> int:
 
 
 def well_formed(lines: list[str], form: Form) -> bool:
-    return len(lines) == form.lines and all(len(l) == form.chars_per_line and is_han(l) for l in lines)
+    return tuple(map(len, lines)) == form.line_lengths and all(map(is_han, lines))
 
 
 def tones(lines: list[str]) -> list[str]:
@@ -116,7 +116,7 @@ def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Co
                strict_meter: bool = False, rhyme_tone: str = PING) -> dict:
     """Constraint results and display facts for a whole poem, the user's forced cells included;
     "strict_meter" (a whole template) only when asked for: most poems are not meant to hold it."""
-    rhymes = rhyme_lines(form.lines, first_line_rhymes)
+    rhymes = form.rhyme_lines(first_line_rhymes)
     formed = well_formed(lines, form)
     group, faults = poem_faults(lines, rhymes, forced, rhyme_tone) if formed else ("", [])
     broken = {RULES[fault.rule][0] for fault in faults}

@@ -12,11 +12,6 @@ FIVE_TEMPLATES = {
 }
 
 
-def rhyme_lines(lines: int, first_line: bool) -> list[int]:
-    """0-based indices of the lines that rhyme: every even line, and line 1 if asked."""
-    return ([0] if first_line else []) + list(range(1, lines, 2))
-
-
 def meter_columns(width: int) -> tuple[int, ...]:
     """0-based columns whose tone 粘对 governs: the 2nd, 4th (and 6th) characters."""
     return (1, 3) if width == 5 else (1, 3, 5)
