@@ -167,16 +167,16 @@ def test_cancel_frees_the_batch(tiny_model_dir) -> None:
 def test_a_failed_step_fails_its_requests_and_the_engine_goes_on(tiny_model_dir, monkeypatch) -> None:
     small = Engine(tiny_model_dir, max_batch=8, max_queue=4)
     try:
-        real_step = small.runtime.step_and_select
+        real_step = small.runtime.decode
         calls = iter([RuntimeError("boom")])
 
-        def step_that_fails_once(*args):
+        def step_that_fails_once(*args, **kwargs):
             error = next(calls, None)
             if error is not None:
                 raise error
-            return real_step(*args)
+            return real_step(*args, **kwargs)
 
-        monkeypatch.setattr(small.runtime, "step_and_select", step_that_fails_once)
+        monkeypatch.setattr(small.runtime, "decode", step_that_fails_once)
         with pytest.raises(RuntimeError, match="boom"):
             small.generate(PoemRequest(form="五绝", seed=1), timeout=30)
         assert small.generate(PoemRequest(form="五绝", seed=1), timeout=60).poems[0].constraints["well_formed"]

@@ -8,7 +8,8 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
-from model.engine.sampler import SELECTION_OUTPUTS, Choice, SamplingParams, SelectionInputs, choices, selection_head
+from model.engine.sampler import (SELECTION_OUTPUTS, Choice, SamplingParams, Selection, SelectionInputs, choices,
+                                  selection_head)
 
 
 def compile_head() -> ov.InferRequest:
@@ -26,7 +27,8 @@ def choose_rows(logits, allowed, used, params, rngs) -> list[Choice | None]:
     rows = list(range(len(logits)))
     banned = [np.zeros(0, dtype=np.int64)] * len(rows)
     inputs = SelectionInputs(len(rows), logits.shape[1])
-    inputs.fill(rows, list(allowed), banned, [np.flatnonzero(u) for u in used], params, [r.random() for r in rngs])
+    inputs.fill([Selection(row, allow, ban, np.flatnonzero(use), param, rng.random())
+                 for row, allow, ban, use, param, rng in zip(rows, allowed, banned, used, params, rngs)])
     HEAD.infer({"logits": logits, **inputs.arrays})
     return choices({name: HEAD.get_tensor(name).data.copy() for name in SELECTION_OUTPUTS}, rows)
 
@@ -54,7 +56,7 @@ def test_the_mask_is_respected_and_greedy_picks_the_best_allowed() -> None:
 def test_banned_ids_are_not_allowed() -> None:
     rows, banned = [0], [np.array([0, 1])]
     inputs = SelectionInputs(1, 5)
-    inputs.fill(rows, [np.ones(5, bool)], banned, [np.zeros(0, np.int64)], [GREEDY], [0.5])
+    inputs.fill([Selection(0, np.ones(5, bool), banned[0], np.zeros(0, np.int64), GREEDY, 0.5)])
     assert inputs.arrays["allowed"][0].tolist() == [0, 0, 1, 1, 1]
 
 
@@ -62,9 +64,9 @@ def test_a_fill_leaves_nothing_of_the_one_before() -> None:
     inputs = SelectionInputs(3, 5)
     everything, nothing = np.ones(5, np.float32), np.zeros(0, np.int64)
     penalising = SamplingParams(0.5, 1, 1.0, repetition_penalty=1.5)
-    inputs.fill([0, 1, 2], [everything] * 3, [nothing] * 3, [np.array([0, 1]), np.array([3]), np.array([4])],
-                [penalising] * 3, [0.5] * 3)
-    inputs.fill([1], [np.array([0, 0, 1, 1, 0], np.float32)], [nothing], [np.array([2])], [penalising], [0.5])
+    inputs.fill([Selection(row, everything, nothing, used, penalising, 0.5)
+                 for row, used in enumerate([np.array([0, 1]), np.array([3]), np.array([4])])])
+    inputs.fill([Selection(1, np.array([0, 0, 1, 1, 0], np.float32), nothing, np.array([2]), penalising, 0.5)])
     assert not inputs.arrays["allowed"][[0, 2]].any()  # rows that do not choose allow nothing
     assert inputs.arrays["allowed"][1].tolist() == [0, 0, 1, 1, 0]
     assert (inputs.arrays["factor"] != 1).sum() == 1 and inputs.arrays["factor"][1, 2] == 1.5

@@ -11,7 +11,7 @@ from model.engine.copies import CopyTable
 from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, template
 from model.engine.plan import Plan
 from model.engine.prosody import PING, ZE, VocabProsody, may_double, opposite, rhyme_groups
-from model.engine.sampler import Choice, SamplingParams
+from model.engine.sampler import Choice, SamplingParams, Selection
 from model.engine.types import PoemRequest
 from model.tokenizer import CharTokenizer
 
@@ -107,9 +107,14 @@ class Candidate:
         """Whether the token after the one fed now is ours to choose (not forced, not the end)."""
         return self.fed + 1 >= len(self.tokens) and not self.done
 
-    def choice_masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def selection(self) -> Selection:
+        """What the next cell may hold, for the sampler, with this candidate's next uniform number."""
+        allowed, banned, used = self._masks()
+        return Selection(self.row, allowed, banned, used, self.params, self.rng.random())
+
+    def _masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For the next cell: the tokens its constraints allow (a shared read-only mask), the ids
-        banned besides (repeats, earlier rhyme characters) and the ids of the characters already used."""
+        banned besides (repeats, earlier line ends) and the ids of the characters already used."""
         line, column = self._cell()
         counts = self.han_counts
         used = np.fromiter(counts, dtype=np.int64, count=len(counts))

@@ -18,7 +18,6 @@ from model.engine.check import RULES, check_poem
 from model.engine.copies import CopyTable
 from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
 from model.engine.prosody import VocabProsody
-from model.engine.sampler import choices
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, RHYME_TONES, CancelledError,
                                 OverloadedError, Poem, PoemRequest, PoemResult, Progress)
@@ -187,16 +186,11 @@ class Engine:
         inputs = np.array([c.next_input() for c in self.live])
         choosing = [c for c in self.live if c.chooses_after_this_feed()]
         # A cell's constraints depend only on the tokens before it, so they go into the same infer call.
-        masks = [c.choice_masks() for c in choosing]
-        rows, params = [c.row for c in choosing], [c.params for c in choosing]
-        allowed, banned, used = [m[0] for m in masks], [m[1] for m in masks], [m[2] for m in masks]
-        uniforms = [c.rng.random() for c in choosing]
-        self.runtime.selection_inputs(len(self.live)).fill(rows, allowed, banned, used, params, uniforms)
-        self._report()
-        outputs = self.runtime.step_and_select(inputs[:, 0], inputs[:, 1])
+        picked = self.runtime.decode(inputs[:, 0], inputs[:, 1], [c.selection() for c in choosing],
+                                     before_infer=self._report)
         for candidate in self.live:
             candidate.fed += 1
-        for candidate, choice in zip(choosing, choices(outputs, rows)):
+        for candidate, choice in zip(choosing, picked):
             candidate.take(choice)
         self.unreported = self._live_tickets()
         for candidate in [c for c in choosing if c.done]:  # a finished candidate leaves while its siblings go on

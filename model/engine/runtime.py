@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
 
 from model.engine.fastest import FastestRequest
-from model.engine.sampler import SELECTION_OUTPUTS, SelectionInputs, selection_head
+from model.engine.sampler import SELECTION_OUTPUTS, Choice, Selection, SelectionInputs, choices, selection_head
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # static batch sizes a step is padded up to
 
@@ -55,19 +56,18 @@ class DecoderRuntime:
     def step(self, token_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Feed one token per row 0..B-1 at its position; return (B, vocab) logits and store the new K/V."""
         batch = len(token_ids)
-        self.selection_inputs(batch).fill([], [], [], [], [], [])  # no row chooses
+        self.selection[self._bucket(batch)].fill([])  # no row chooses
         return self._infer(token_ids, positions)[0].get_tensor("logits").data[:batch].copy()
 
-    def selection_inputs(self, batch: int) -> SelectionInputs:
-        """The selection head's inputs for a step of `batch` rows (its bucket's, padded rows
-        included), to fill before step_and_select."""
-        return self.selection[self._bucket(batch)]
-
-    def step_and_select(self, token_ids: np.ndarray, positions: np.ndarray) -> dict[str, np.ndarray]:
-        """Like step, with the selection head's inputs as filled in selection_inputs; returns its
-        outputs (each (B,), overwritten by the next step)."""
+    def decode(self, token_ids: np.ndarray, positions: np.ndarray, selections: list[Selection],
+               before_infer: Callable[[], None] = lambda: None) -> list[Choice | None]:
+        """Feed one token per row 0..B-1 at its position and draw the next token of each selection's
+        row: its Choice, or None where it allows nothing. before_infer runs just before the infer
+        call (the engine streams progress there, while the call lets go of the GIL)."""
+        self.selection[self._bucket(len(token_ids))].fill(selections)
+        before_infer()
         outputs = self._infer(token_ids, positions)[1]
-        return {name: array[:len(token_ids)] for name, array in outputs.items()}
+        return choices(outputs, [s.row for s in selections])
 
     def row_columns(self, row: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """Copies of a row's keys and values in its first `count` columns."""

@@ -37,6 +37,19 @@ class SamplingParams:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """What one row may choose at a step: the allowed tokens (a 1/0 mask) but the ids banned, the
+    used ids the repetition penalty applies to, how to sample, and its uniform number in [0, 1)."""
+
+    row: int
+    allowed: np.ndarray
+    banned: np.ndarray
+    used: np.ndarray
+    params: SamplingParams
+    uniform: float
+
+
+@dataclass(frozen=True)
 class Choice:
     token: int
     logprob: float  # under the model's own distribution (temperature 1, no mask)
@@ -131,29 +144,27 @@ class SelectionInputs:
                        "k": np.array(1, dtype=np.int64)}
         self._penalised: list[tuple[int, np.ndarray]] = []  # (row, ids) the last fill allowed and penalised
 
-    def fill(self, rows: list[int], allowed: list[np.ndarray], banned: list[np.ndarray], used: list[np.ndarray],
-             params: list[SamplingParams], uniforms: list[float]) -> None:
-        """Inputs for a step in which only `rows` choose a token: row rows[i] allows allowed[i] except
-        the ids banned[i], penalises the ids used[i] and draws with uniforms[i]; other rows allow
+    def fill(self, selections: list[Selection]) -> None:
+        """Inputs for a step in which only the selections' rows choose a token; other rows allow
         nothing. (A row that allows nothing keeps its last sampling parameters: they cannot matter.)"""
         arrays = self.arrays
         allowed_all, factor = arrays["allowed"], arrays["factor"]
-        choosing = set(rows)
+        choosing = {s.row for s in selections}
         for row, ids in self._penalised:
             factor[row, ids] = 1
             if row not in choosing:  # a choosing row's mask is overwritten below
                 allowed_all[row] = 0
-        for row, allow, ban, use, param, uniform in zip(rows, allowed, banned, used, params, uniforms):
-            allowed_all[row] = allow
-            allowed_all[row, ban] = 0
-            factor[row, use] = param.repetition_penalty
-            arrays["temperature"][row] = param.temperature
-            arrays["top_k"][row] = param.top_k or FULL_SORT_K
-            arrays["top_p"][row] = param.top_p
-            arrays["uniform"][row] = uniform
-        self._penalised = list(zip(rows, used))
+        for s in selections:
+            allowed_all[s.row] = s.allowed
+            allowed_all[s.row, s.banned] = 0
+            factor[s.row, s.used] = s.params.repetition_penalty
+            arrays["temperature"][s.row] = s.params.temperature
+            arrays["top_k"][s.row] = s.params.top_k or FULL_SORT_K
+            arrays["top_p"][s.row] = s.params.top_p
+            arrays["uniform"][s.row] = s.uniform
+        self._penalised = [(s.row, s.used) for s in selections]
         vocab = allowed_all.shape[1]
-        widest = max([min(p.top_k or FULL_SORT_K, vocab) for p in params], default=1)
+        widest = max([min(s.params.top_k or FULL_SORT_K, vocab) for s in selections], default=1)
         arrays["k"][...] = min(next((w for w in SELECTION_WIDTHS if w >= widest), vocab), vocab)
 
 
