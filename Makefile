@@ -4,39 +4,47 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The CPU build of torch lies in /opt/wheels on our machines; pip must take it from there.
 WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
-GENERATED := proto/poet/v1/poet_pb2.py proto/poet/v1/poet_pb2.pyi proto/poet/v1/poet_pb2_grpc.py
 
-.PHONY: run test install proto data train export bench clean
+.PHONY: run test install install-dev proto data train export bench clean
 
-$(BIN)/.installed: requirements.txt
+# Serving only (requirements.txt, no torch), then the project itself, editable, for its console
+# scripts bert-poet, poet and poet-batch. The gRPC code is committed, so serving needs no codegen.
+$(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $(WHEELS) -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# Training, export, codegen and tests, on top of serving.
+$(BIN)/.installed-dev: requirements-dev.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet $(WHEELS) -r requirements-dev.txt
 	touch $@
 
 install: $(BIN)/.installed
 
-$(GENERATED): proto/poet/v1/poet.proto $(BIN)/.installed
-	$(BIN)/python -m proto.build
+install-dev: $(BIN)/.installed-dev
 
-proto: $(GENERATED)
-
-run: install proto  ## model server + web app on localhost
+run: install  ## model server + web app on localhost
 	$(BIN)/python -m server.run
 
-test: install proto  ## the whole suite
+test: install-dev  ## the whole suite (tests/test_proto.py checks the committed gRPC code)
 	$(BIN)/python -m pytest
 
-data: install  ## corpus -> data/*.jsonl, and the masters' usage the engine's rules read
+proto: install-dev  ## regenerate the gRPC code after editing poet.proto
+	$(BIN)/python -m proto.build
+
+data: install-dev  ## corpus -> data/*.jsonl, and the masters' usage the engine's rules read
 	$(BIN)/python -m model.data
 	$(BIN)/python -m model.usage
+	$(BIN)/python -m model.tunes
 
-train: install  ## see model/MODEL_CARD.md for the runs that made the shipped weights
+train: install-dev  ## see model/MODEL_CARD.md for the runs that made the shipped weights
 	bash model/train_pipeline.sh
 
-export: install  ## shipped weights -> OpenVINO IR
+export: install-dev  ## shipped weights -> OpenVINO IR
 	$(BIN)/python -m model.export
 
-bench: install proto  ## engine speed and poem quality
+bench: install-dev  ## engine speed and poem quality
 	$(BIN)/python -m bench.engine
 	$(BIN)/python -m bench.quality
 

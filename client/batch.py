@@ -1,20 +1,24 @@
 """Write many poems from a file of requests.
 
-    python -m client.batch IN -o OUT.jsonl [--concurrency 8] [--resume] [--server HOST:PORT]
-    python -m client.batch heads.txt --mode acrostic -o OUT.jsonl
+    poet-batch IN -o OUT.jsonl [--concurrency 8] [--ordered] [--resume] [--server HOST:PORT]
+    poet-batch heads.txt --mode acrostic -o OUT.jsonl      (or python -m client.batch ...)
 
 IN is JSONL, one request a line ({"id","mode","form","text","n","seed","temperature","top_k",
 "top_p","rhyme","meter"} and PoetClient's other fields, all but mode optional, ids default to the
 line number), or plain text with one prompt a line and --mode. Each OUT line is the request plus
-"poem", "lines", "score" (and "poems" when n > 1), or plus "error" for a line that is not JSON,
-lacks "mode", has an unknown field or an id an earlier line has (that record also gets "line", its
-line number), or a request the server refuses; the run goes on. OUT's order is the order requests
-finish in. A missing or unreadable IN, or a bad flag, stops the run before OUT is touched (exit 2).
+"form" and its first poem: "poem" (the text), "lines", "score", "rhyme_group", "tones",
+"rhyme_positions", "constraints" (which checks hold) and "faults" (the rules it breaks, by line),
+with "poems" holding every candidate when n > 1; or the request plus "error" for a line that is not
+JSON, lacks "mode", has an unknown field or an id an earlier line has (that record also gets "line",
+its line number), or a request the server refuses; the run goes on. OUT's order is the order
+requests finish in, or IN's with --ordered. A missing or unreadable IN, or a bad flag, stops the run
+before OUT is touched (exit 2).
 
 Lines are written whole, one write each, so a killed run loses nothing it finished, and --resume
 appends only the ids OUT lacks. Requests the server could not answer (unreachable, timed out,
 still busy after retries) are left out of OUT and counted, so a later --resume does them; the
-run stops early when the server is unreachable, and exits 1 whenever something is left to do.
+run stops early when the server is unreachable. It exits 1 when a line failed (an "error" record;
+--resume does not retry those) or something is left to do, and says how many of each.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grpc
@@ -35,7 +39,7 @@ from tqdm import tqdm
 
 from client.errors import InvalidRequest, ServerBusy, ServerUnavailable
 from client.poet_client import FIELDS, PoetClient
-from client.types import GenerateResult
+from client.types import GenerateResult, PoemOut
 
 MODES = ("random", "continue", "acrostic", "theme")
 INPUT_FIELDS = {"id", *FIELDS}
@@ -48,7 +52,7 @@ class Summary:
 
     requests: int = 0  # lines written with poems
     poems: int = 0  # poems in those lines (n each)
-    errors: int = 0  # lines written with an error
+    errors: int = 0  # lines written with an error: failed
     not_done: int = 0  # requests left for a later --resume
     seconds: float = 0.0
 
@@ -115,12 +119,17 @@ def done_ids(path: Path) -> set[str]:
     return ids
 
 
+def poem_fields(poem: PoemOut) -> dict:
+    """Everything the server says of a poem, its text as "poem": the checks travel with it, to filter on."""
+    fields = asdict(poem)
+    return {"poem": fields.pop("text"), **fields}
+
+
 def with_poems(request: dict, result: GenerateResult) -> dict:
     """The request plus its first poem, and all of them when there are several."""
-    first = result.poems[0]
-    record = request | {"form": result.form, "poem": first.text, "lines": first.lines, "score": first.score}
+    record = request | {"form": result.form, **poem_fields(result.poems[0])}
     if len(result.poems) > 1:
-        record["poems"] = [{"poem": p.text, "lines": p.lines, "score": p.score} for p in result.poems]
+        record["poems"] = [poem_fields(p) for p in result.poems]
     return record
 
 
@@ -152,7 +161,9 @@ def run(args: argparse.Namespace, requests: list[dict]) -> Summary:
     with open(args.output, "ab" if args.resume else "wb", buffering=0) as out, \
             PoetClient(args.server, timeout=args.timeout) as client, ThreadPoolExecutor(args.concurrency) as pool:
         futures = [pool.submit(generate_one, client, r, stop) for r in todo]
-        for future in tqdm(as_completed(futures), total=len(futures), desc="requests", file=sys.stderr):
+        # In order, a finished record waits for those before it; the pool keeps working meanwhile.
+        finished = futures if args.ordered else as_completed(futures)
+        for future in tqdm(finished, total=len(futures), desc="requests", file=sys.stderr):
             record = take(future, stop, summary)
             if record is not None:
                 out.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -202,8 +213,9 @@ def read_error(path: Path, error: OSError | UnicodeDecodeError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a batch; prints a summary on stderr and returns 0 when nothing is left to do, 2 for bad input."""
-    parser = argparse.ArgumentParser(prog="python -m client.batch", description=__doc__,
+    """Run a batch; prints a summary on stderr and returns 0 when every line has its poems, 1 when a line
+    failed or is left to do, 2 for bad input."""
+    parser = argparse.ArgumentParser(prog="poet-batch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", type=Path, help="JSONL requests, or plain prompts with --mode")
     parser.add_argument("-o", "--output", type=Path, required=True, help="JSONL records")
@@ -212,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=positive(int), default=8, help="requests in flight")
     parser.add_argument("--timeout", type=positive(float), default=120.0, help="seconds per request")
     parser.add_argument("--resume", action="store_true", help="append, skipping ids already in OUT")
+    parser.add_argument("--ordered", action="store_true",
+                        help="write records in IN's order rather than as they finish")
     args = parser.parse_args(argv)
     try:  # before OUT is opened: a mistake here must not truncate it
         requests = read_requests(args.input, args.mode)
@@ -219,10 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: error: {read_error(args.input, error)}", file=sys.stderr)
         return 2
     summary = run(args, requests)
+    print(summary_lines(summary, args.output), file=sys.stderr)
+    return 1 if summary.errors or summary.not_done else 0
+
+
+def summary_lines(summary: Summary, output: Path) -> str:
+    """The run's closing lines: what was written, what failed and what is left for --resume."""
     left = f", {summary.not_done} not done (run again with --resume)" if summary.not_done else ""
-    print(f"{summary.requests} requests, {summary.poems} poems, {summary.errors} errors{left}, "
-          f"{summary.poems / max(summary.seconds, 1e-9):.1f} poems/s in {summary.seconds:.1f} s", file=sys.stderr)
-    return 1 if summary.not_done else 0
+    lines = [f"{summary.requests} requests, {summary.poems} poems, {summary.errors} errors{left}, "
+             f"{summary.poems / max(summary.seconds, 1e-9):.1f} poems/s in {summary.seconds:.1f} s"]
+    if summary.errors:
+        lines.append(f"{summary.errors} 行失败，原因见 {output} 中各行的 \"error\" / "
+                     f"{summary.errors} line(s) failed: see their \"error\" in {output}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

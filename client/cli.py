@@ -1,4 +1,4 @@
-"""Command line: `python -m client acrostic 春夏秋冬 --form 七绝` prints a poem from the model server.
+"""Command line: `poet acrostic 春夏秋冬 --form 七绝` (or `python -m client ...`) prints a poem from the model server.
 
 Exit status: 0 written, 2 bad input (the server's message is printed), 1 server busy or unreachable.
 Text the server would take but not use as written is refused here: text in random mode (it would be
@@ -24,7 +24,7 @@ LINE_BREAKS = re.compile(r"[\s，。、；：！？,.;:!?]+")  # what ends a lin
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Flags left out stay None, so the server's defaults apply."""
-    parser = argparse.ArgumentParser(prog="python -m client", description=__doc__,
+    parser = argparse.ArgumentParser(prog="poet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=MODES)
     parser.add_argument("text", nargs="?", default="", help="opening, acrostic characters or theme")

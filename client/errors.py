@@ -3,6 +3,12 @@ from __future__ import annotations
 
 import grpc
 
+# Refusals grpcio itself writes, in English, before any of the server's own (bilingual) code runs.
+GRPC_OWN_MESSAGES = {
+    "Concurrent RPC limit exceeded!": "模型服务同时处理的请求已满，请稍后重试 / "
+                                      "the model server has too many requests in flight; please try again shortly",
+}
+
 
 class PoetClientError(Exception):
     """Base class: `message` is the text to show a person (bilingual when the server wrote it)."""
@@ -27,6 +33,7 @@ class ServerUnavailable(PoetClientError):
 def from_rpc_error(error: grpc.RpcError) -> PoetClientError:
     """The exception a caller should see for a failed RPC."""
     code, details = error.code(), error.details() or ""
+    details = GRPC_OWN_MESSAGES.get(details, details)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidRequest(details, code)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:

@@ -124,7 +124,9 @@ class PoetClient:
                 "forms": list(reply.forms), "modes": list(reply.modes), "max_candidates": reply.max_candidates,
                 "max_text": reply.max_text, "max_batch": reply.max_batch, "max_queue": reply.max_queue,
                 "rhyme_tones": list(reply.rhyme_tones),
-                "rules": {r.name: {"constraint": r.constraint, "zh": r.zh, "en": r.en} for r in reply.rules}}
+                "rules": {r.name: {"constraint": r.constraint, "zh": r.zh, "en": r.en} for r in reply.rules},
+                "tunes": [{"name": t.name, "pattern": t.pattern, "line_lengths": list(t.line_lengths),
+                           "stanzas": list(t.stanzas), "characters": t.characters} for t in reply.tunes]}
 
     def health(self) -> bool:
         """True when the model server reports SERVING (False when unreachable or draining)."""

@@ -1,28 +1,54 @@
 """Forms: the shape of a poem and the rules it carries. The engine, its checks, the planner and
-the page read a form's lines, marks and rhymes from here; a 词 tune is a Form too.
+the page read a form's lines, marks, rhymes and tones from here; a 词 tune is a Form too, made
+from the tune table (engine/tunes.json, `python -m model.tunes`).
 
-Adding a form: an entry in FORMS (and its prefix token in the vocabulary), plus tests.
+Adding a form: an entry in FORMS or the tune table (and its prefix token in the vocabulary), plus tests.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+import json
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from itertools import accumulate
+from pathlib import Path
+
+TUNE_TABLE = Path(__file__).resolve().parent / "engine" / "tunes.json"
+REGULAR, CI = "诗", "词"
+
+
+@dataclass(frozen=True)
+class RhymeSet:
+    """Lines whose last characters rhyme together, and their tone: 平, 仄, or None for the tone the
+    request asks (a regular poem rhymes 平 unless asked otherwise)."""
+
+    lines: tuple[int, ...]
+    tone: str | None = None
 
 
 @dataclass(frozen=True)
 class Form:
-    """A poem's shape: the length of each line and the mark after it; which lines rhyme (line 1
-    may also rhyme where `first_line_may_rhyme`: 首句入韵, the writer's choice); and whether the
-    rules of 近体诗 hold (`regulated`: the 粘对 chain over the 2nd/4th/6th characters, line ends,
-    三平尾, 孤平; meter.py has them)."""
+    """A poem's shape: the length of each line and the mark after it; which lines rhyme together
+    and in which tone (line 1 may also rhyme where `first_line_may_rhyme`: 首句入韵, the writer's
+    choice); whether the rules of 近体诗 hold (`regulated`: the 粘对 chain over the 2nd/4th/6th
+    characters, line ends, 三平尾, 孤平; meter.py has them); for a 词 tune, the tone at each
+    position (平/仄, 中 where either will do), the lines that repeat the line before (叠句) and
+    how many lines each 阕 has."""
 
     name: str
     line_lengths: tuple[int, ...]
     marks: tuple[str, ...]  # the mark closing each line
-    rhymes: tuple[int, ...]  # 0-based lines whose last character rhymes
+    rhyme_sets: tuple[RhymeSet, ...]
     first_line_may_rhyme: bool = False
     regulated: bool = False
+    tones: tuple[str, ...] = ()
+    repeats: tuple[int, ...] = ()
+    stanzas: tuple[int, ...] = field(default=())
+    kind: str = REGULAR
+
+    @property
+    def rhymes(self) -> tuple[int, ...]:
+        """Every line that always rhymes."""
+        return tuple(sorted(line for rhyme_set in self.rhyme_sets for line in rhyme_set.lines))
 
     @property
     def lines(self) -> int:
@@ -54,6 +80,18 @@ class Form:
         first = [0] if first_line and self.first_line_may_rhyme and 0 not in self.rhymes else []
         return first + list(self.rhymes)
 
+    def rhyme_set_of(self, line: int, first_line: bool) -> RhymeSet | None:
+        """The set a rhyming line belongs to (line 1 joins the first where it rhymes); None if it does not rhyme."""
+        if line == 0 and first_line and self.first_line_may_rhyme:
+            return self.rhyme_sets[0]
+        return next((s for s in self.rhyme_sets if line in s.lines), None)
+
+    @property
+    def pattern(self) -> str:
+        """The line lengths by stanza: 7-7-7 / 7-7-7."""
+        cuts = list(accumulate(self.stanzas)) if self.stanzas else [self.lines]
+        return " / ".join("-".join(map(str, self.line_lengths[a:b])) for a, b in zip([0, *cuts], cuts))
+
     def join(self, lines: list[str]) -> str:
         """The poem's text: each line with its mark."""
         return "".join(line + mark for line, mark in zip(lines, self.marks))
@@ -61,8 +99,22 @@ class Form:
 
 def regular(name: str, width: int, lines: int) -> Form:
     """A form of 近体诗: ，。 alternating, the even lines rhyming, line 1 as the writer chooses."""
-    return Form(name, (width,) * lines, ("，", "。") * (lines // 2), tuple(range(1, lines, 2)),
+    return Form(name, (width,) * lines, ("，", "。") * (lines // 2), (RhymeSet(tuple(range(1, lines, 2))),),
                 first_line_may_rhyme=True, regulated=True)
+
+
+def tune(name: str, table: dict) -> Form:
+    """A 词 tune from its row of the tune table."""
+    return Form(name, tuple(table["lines"]), tuple(table["marks"]),
+                tuple(RhymeSet(tuple(s["lines"]), s["tone"]) for s in table["rhymes"]),
+                tones=tuple(table["tones"]), repeats=tuple(table["repeats"]), stanzas=tuple(table["stanzas"]),
+                kind=CI)
+
+
+@lru_cache(maxsize=1)
+def tunes() -> dict[str, Form]:
+    """The tunes of the tune table, most written first."""
+    return {name: tune(name, table) for name, table in json.loads(TUNE_TABLE.read_text(encoding="utf-8")).items()}
 
 
 FORMS: dict[str, Form] = {

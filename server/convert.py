@@ -38,4 +38,5 @@ def info_to_pb(info: dict) -> poet_pb2.GetInfoReply:
     """The engine's info dict as a reply; keys the contract does not know are left out."""
     fields = {key: value for key, value in info.items() if key in INFO_FIELDS}
     fields["rules"] = [poet_pb2.Rule(name=name, **rule) for name, rule in info.get("rules", {}).items()]
+    fields["tunes"] = [poet_pb2.Tune(**tune) for tune in info.get("tunes", [])]
     return poet_pb2.GetInfoReply(**fields)

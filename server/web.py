@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from client import PoetClient
 from client.errors import InvalidRequest, PoetClientError, ServerBusy, ServerUnavailable
 from client.types import Progress
+from server import pinyin
 from server.web_validation import (MAX_CANDIDATES, MAX_TEXT, MODES, WebError, error_body, parse_convert,
                                    parse_generate, parse_query)
 
@@ -39,6 +40,7 @@ SECURITY_HEADERS = {
 UNAVAILABLE = ("模型服务未启动或无法连接，请稍后重试", "the model server is not reachable; please try again shortly")
 BUSY = ("模型服务繁忙，请稍后重试", "the model server is busy; please try again shortly")
 UPSTREAM = ("模型服务出错，请重试", "the model server failed; please try again")
+RETRY_AFTER = {"Retry-After": "2"}  # seconds: a restarting model server or a full queue clears in a few
 HTTP_ZH = {404: "没有这个地址", 405: "不支持这种请求方法", 413: "请求过大", 400: "请求有误"}
 MODE_LABELS = {"random": "随机", "continue": "续写", "acrostic": "藏头", "theme": "主题"}
 FORM_IDS = {"": "auto", "五绝": "wujue", "七绝": "qijue", "五律": "wulv", "七律": "qilv"}
@@ -54,12 +56,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         POET_RETRIES=int(os.environ.get("POET_RETRIES", "2")),
         CLIENT_FACTORY=PoetClient,  # called as factory(address=, timeout=, retries=); used as a context manager
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        DEBUG=False,  # Flask reads FLASK_DEBUG into DEBUG; the debugger must never face the network
     )
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # poems stay readable in the JSON
     app.json.sort_keys = False  # fields in the documented order
     app.register_blueprint(bp)
+    app.register_blueprint(pinyin.bp)
     register_error_handlers(app)
     app.after_request(add_security_headers)
     return app
@@ -79,6 +83,8 @@ def json_body() -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raise WebError("请求不是有效的 JSON", "the request body is not valid JSON") from None
+    except RecursionError:  # thousands of nested brackets: json's decoder recurses once per level
+        raise WebError("请求的 JSON 嵌套过深", "the request body's JSON is nested too deeply") from None
 
 
 def sse(event: str, data: dict) -> str:
@@ -97,9 +103,9 @@ def encode_item(item: Any) -> str:
 def index() -> str:
     """The studio page, optionally pre-filled from ?mode=&form=&text= (a link to share)."""
     mode = request.args.get("mode", "random")
-    form = request.args.get("form", "七绝")
+    form = request.args.get("form", "")  # 自动: a continuation's opening picks 五言 or 七言
     return render_template(
-        "index.html", mode=mode if mode in MODES else "random", form=form if form in FORM_IDS else "七绝",
+        "index.html", mode=mode if mode in MODES else "random", form=form if form in FORM_IDS else "",
         text=request.args.get("text", "")[:MAX_TEXT], modes=MODE_LABELS, form_ids=FORM_IDS,
         max_text=MAX_TEXT, max_candidates=MAX_CANDIDATES)
 
@@ -151,7 +157,7 @@ def stream_events(first: Any, items: Iterator[Any], stack: ExitStack) -> Iterato
 
 
 @bp.get("/api/health")
-def health() -> tuple[Response, int]:
+def health() -> tuple[Response, int] | tuple[Response, int, dict]:
     """200 when the model server is serving, 503 otherwise."""
     try:
         with new_client(HEALTH_TIMEOUT_S) as client:
@@ -160,7 +166,7 @@ def health() -> tuple[Response, int]:
         serving = False
     if serving:
         return jsonify({"web": "ok", "model": "SERVING"}), 200
-    return jsonify({"web": "ok", "model": "UNAVAILABLE", **error_body(*UNAVAILABLE)}), 503
+    return jsonify({"web": "ok", "model": "UNAVAILABLE", **error_body(*UNAVAILABLE)}), 503, RETRY_AFTER
 
 
 @bp.get("/api/info")
@@ -213,7 +219,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PoetClientError)
     def client_error(error: PoetClientError) -> tuple[dict, int, dict]:
         body, status = client_error_response(error)
-        return body, status, ({"Retry-After": "2"} if status == 503 else {})
+        return body, status, (RETRY_AFTER if status == 503 else {})
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

@@ -45,7 +45,7 @@ class Field:
 
 FIELDS: dict[str, Field] = {
     "mode": Field(str, lambda v: v in MODES, "模式须为 random、continue、acrostic 或 theme", "mode must be random, continue, acrostic or theme"),
-    "form": Field(str, lambda v: v in ("", *FORMS), "诗体须为五绝、七绝、五律、七律或留空", "form must be 五绝, 七绝, 五律, 七律 or empty"),
+    "form": Field(str, lambda v: True, "", ""),  # a form or a 词 tune: the model server knows which it can write
     "text": Field(str, lambda v: len(v) <= MAX_TEXT, f"文字过长（最多 {MAX_TEXT} 字）", f"text too long (at most {MAX_TEXT} characters)"),
     "n": Field(int, lambda v: 1 <= v <= MAX_CANDIDATES, f"候选数须在 1–{MAX_CANDIDATES} 之间", f"n must be between 1 and {MAX_CANDIDATES}"),
     "seed": Field(int, lambda v: 0 <= v < 2**63, "随机种子须为非负整数", "seed must be a non-negative integer", nullable=True),

@@ -1,28 +1,35 @@
-// The studio page: input checked as you type, poems streamed in, then edited, converted, copied, kept.
+// The studio page: input checked as you type, poems streamed in, then edited, converted, shared, kept.
 
-import { requestJSON, streamPoems } from "./js/api.js";
-import { clearHistory, rememberPoem, renderHistory } from "./js/history.js";
+import { requestJSON } from "./js/api.js";
+import { saveFile } from "./js/dom.js";
+import { glossaryNode } from "./js/facts.js";
+import { clearHistory, describeEntry, historyFile, rememberPoem, renderHistory } from "./js/history.js";
+import { editJob, withMarks, writeJob } from "./js/job.js";
+import { readOptions, seedProblem, setOptions } from "./js/options.js";
 import { openLineEditor, renderFinal, renderStreaming } from "./js/poem.js";
-import { FORMS, MAX_TEXT, validate } from "./js/validate.js";
+import { poemImage, poemLink, poemText, readLink } from "./js/share.js";
+import { AUTO_FORM, FORMS, MAX_TEXT, validate } from "./js/validate.js";
 
 const $ = (selector) => document.querySelector(selector);
 const text = $("#text");
 const poems = $("#poems");
-const emptyState = poems.firstElementChild.cloneNode(true);
 const MODES = {
   random: { label: "随机", name: "随机", placeholder: "随机模式无需输入" },
   continue: { label: "续写", name: "开头", placeholder: "白日依山尽，黄河入海流。" },
   acrostic: { label: "藏头", name: "藏头字", placeholder: "春夏秋冬" },
   theme: { label: "主题", name: "主题", placeholder: "秋夜怀人" },
 };
+const HEALTH_EVERY_MS = 15_000;
+const MAX_SEED = 2 ** 48;  // a seed the page draws: exact as a JavaScript number
 const state = {
   mode: $("input[name=mode]:checked").value,
-  drafts: {}, check: null, last: null, result: null, given: new Set(),
-  selected: 0, historyId: "", controller: null, retry: null, converted: [],
+  drafts: {}, check: null, job: null, redo: null, result: null, given: new Map(), pick: 0,
+  selected: 0, historyId: "", controller: null, retry: null, converted: [], pinyin: [], rules: null,
 };
 
 const currentForm = () => $("input[name=form]:checked").value;
-const withMarks = (lines) => lines.map((line, i) => line + (i % 2 ? "。" : "，"));
+const givenMap = (cells) => new Map(cells.map((cell) => (Array.isArray(cell) ? [`${cell[0]},${cell[1]}`, cell[2] || ""] : [cell, ""])));
+const motion = () => (matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth");
 
 function say(message) {
   $("#notice").textContent = message;
@@ -32,7 +39,7 @@ function showError(error, retry) {
   $("#error-text").textContent = error.en ? `${error.zh}（${error.en}）` : error.zh;
   $("#error").hidden = false;
   state.retry = retry;
-  if (error.status === 503) setHealth("down", "模型服务未连接");
+  if (error.status === 503 || error.status === 0) setHealth("down", downLabel(error));
 }
 
 function hideError() {
@@ -40,25 +47,34 @@ function hideError() {
   state.retry = null;
 }
 
+const downLabel = (error) => (error.status === 0 ? "网页服务无法连接" : "模型服务未连接");
+
 function setHealth(status, label) {
   $("#health").dataset.state = status;
   $("#health-text").textContent = label;
 }
 
-async function checkHealth() {
+/** Ask the web app whether the model serves; quiet checks (the periodic ones) only change the status. */
+async function checkHealth(quiet = false) {
   try {
     await requestJSON("/api/health");
     setHealth("ok", "模型就绪");
     if (state.retry === checkHealth) hideError();
+    if (!state.rules) loadRules();
   } catch (error) {
-    setHealth("down", "模型服务未连接");
-    showError(error, checkHealth);
+    setHealth("down", downLabel(error));
+    if (!quiet) showError(error, checkHealth);
   }
 }
 
-function seedProblem() {
-  const seed = $("#seed").value.trim();
-  return seed === "" || /^\d{1,18}$/u.test(seed) ? "" : "随机种子须为非负整数";
+/** The rules a fault can name, with their descriptions, from the model server's info. */
+async function loadRules() {
+  try {
+    state.rules = (await requestJSON("/api/info")).rules || {};
+    if (state.result) renderPoems();  // a poem shown meanwhile gets its faults described
+  } catch {
+    // Asked again at the next health check; meanwhile faults are named without their descriptions.
+  }
 }
 
 /** Re-check the input (and seed) and say why the poem cannot be written yet, if it cannot. */
@@ -68,6 +84,7 @@ function refresh() {
   text.placeholder = MODES[mode].placeholder;
   text.disabled = mode === "random";
   text.closest(".field").classList.toggle("idle", mode === "random");
+  $("label[for=form-auto]").title = AUTO_FORM[mode];
   state.check = validate(mode, currentForm(), text.value);
   const problem = state.check.message || seedProblem();
   $("#hint").textContent = state.check.hint || "";
@@ -84,17 +101,6 @@ function switchMode() {
   refresh();
 }
 
-function options() {
-  const n = Math.min(Math.max(Number.parseInt($("#n").value, 10) || 1, 1), Number(document.body.dataset.maxCandidates));
-  $("#n").value = String(n);
-  const seed = $("#seed").value.trim();
-  const switches = ["rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat"];
-  return {
-    n, temperature: Number($("#temperature").value), ...(seed === "" ? {} : { seed: Number(seed) }),
-    ...Object.fromEntries(switches.map((name) => [name, $(`#${name}`).checked])),
-  };
-}
-
 function setBusy(busy) {
   $("#generate").textContent = busy ? "作诗中…" : "作诗";
   $("#stop").hidden = !busy;
@@ -107,33 +113,45 @@ function newCard(index) {
   card.dataset.index = String(index);
   card.querySelector(".pick").addEventListener("click", () => pick(index));
   card.querySelector(".copy").addEventListener("click", () => copyPoem(index));
+  card.querySelector(".image").addEventListener("click", () => saveImage(index));
+  card.querySelector(".share").addEventListener("click", () => shareLink(index));
   return card;
 }
 
-/** Ask for poems and show them character by character; form and given shape the grid and highlights. */
-async function run(request, form, given) {
+/** Run a job; the poem on screen stays until the new one is written. */
+async function run(job) {
   state.controller?.abort();
   const controller = new AbortController();
   state.controller = controller;
-  state.last = { request, form, given };
+  // A seed always, drawn here when none was asked for, so that a link can write the same poem again.
+  const seed = job.request.seed ?? Math.floor(Math.random() * MAX_SEED);
+  job = { ...job, request: { ...job.request, seed } };
   hideError();
   say("");
-  const cards = Array.from({ length: request.n }, (_, i) => newCard(i));
-  cards.forEach((card) => { card.classList.add("streaming"); renderStreaming(card, "", form, given); });
+  const previous = { nodes: [...poems.childNodes], count: poems.dataset.count };
+  const cards = Array.from({ length: job.request.n }, (_, i) => newCard(i));
+  cards.forEach((card) => { card.classList.add("streaming"); renderStreaming(card, "", job.form, job.given); });
   poems.dataset.count = String(cards.length);
   poems.replaceChildren(...cards);
+  cards[0].scrollIntoView({ block: "nearest", behavior: motion() });  // on a phone the stage is below the form
   setBusy(true);
   try {
-    const result = await streamPoems(request, ({ index, text: partial }) => {
-      if (cards[index]) renderStreaming(cards[index], partial, form, given);
-    }, controller.signal);
+    const result = await writeJob(job, cards, controller.signal);
     setHealth("ok", "模型就绪");
-    showResult(result, given, true);
+    state.job = job;
+    // A whole poem sent back is only judged: 再写一首 then writes the last poem that was written afresh.
+    if (result.poems.some((poem) => poem.score !== 0)) state.redo = job;
+    showResult(result, job.given, true);
+    poems.firstElementChild.scrollIntoView({ block: "nearest", behavior: motion() });  // its facts made it taller
   } catch (error) {
     if (state.controller !== controller) return;  // a newer request replaced this one
-    poems.replaceChildren(emptyState.cloneNode(true));
+    poems.replaceChildren(...previous.nodes);
+    poems.dataset.count = previous.count || "";
     if (error.name === "AbortError") say("已停止");
-    else showError(error, () => run(request, form, given));
+    else {
+      showError(error, () => run(job));
+      if (error.status !== 400) checkHealth(true);  // a stream cut by the model server says 200
+    }
   } finally {
     if (state.controller === controller) state.controller = null;
     setBusy(Boolean(state.controller));
@@ -142,9 +160,11 @@ async function run(request, form, given) {
 
 function renderPoems() {
   const { result } = state;
+  const showPinyin = $("#show-pinyin").checked;
   [...poems.querySelectorAll(".poem")].forEach((card, i) => {
     renderFinal(card, result.poems[i], {
-      form: result.form, given: state.given, glyphLines: state.converted[i], onEdit: editLine,
+      form: result.form, mode: result.mode, given: state.given, glyphLines: state.converted[i],
+      pinyin: showPinyin ? state.pinyin[i] : undefined, rules: state.rules, onEdit: editLine,
     });
     card.classList.toggle("selected", result.poems.length > 1 && i === state.selected);
     const pickButton = card.querySelector(".pick");
@@ -155,7 +175,8 @@ function renderPoems() {
 }
 
 function showResult(result, given, fresh) {
-  Object.assign(state, { result, given, selected: 0, converted: [] });
+  const selected = fresh && state.pick < result.poems.length ? state.pick : 0;
+  Object.assign(state, { result, given, selected, converted: [], pinyin: [], pick: 0 });
   poems.dataset.count = String(result.poems.length);
   poems.replaceChildren(...result.poems.map((_, i) => newCard(i)));
   renderPoems();
@@ -165,15 +186,16 @@ function showResult(result, given, fresh) {
     const keywords = result.keywords?.length ? ` · 关键词：${result.keywords.join("、")}` : "";
     say(`${result.form}${keywords} · 用时 ${(result.elapsed_ms / 1000).toFixed(1)} 秒`);
   }
-  $("#regenerate").disabled = !state.last;
+  $("#regenerate").disabled = !state.redo;
   if ($("#traditional").checked) convertPoems();
+  if ($("#show-pinyin").checked) readPinyin();
 }
 
 function remember() {
-  const { result, selected } = state;
+  const { result, selected, job } = state;
   rememberPoem({
-    id: state.historyId, time: Date.now(), form: result.form, mode: result.mode,
-    modeLabel: MODES[result.mode]?.label || result.mode, poem: result.poems[selected], given: [...state.given],
+    id: state.historyId, time: Date.now(), form: result.form, mode: result.mode, modeLabel: job.label, text: job.text,
+    request: job.heads.length ? null : job.request, poem: result.poems[selected], given: [...state.given],
   });
   renderHistory($("#history"), $("#history-empty"), showSaved);
 }
@@ -181,8 +203,11 @@ function remember() {
 function showSaved(entry) {
   hideError();
   state.historyId = entry.id;
-  showResult({ form: entry.form, mode: entry.mode, poems: [entry.poem], keywords: [] }, new Set(entry.given), false);
-  say(`诗稿 · ${entry.form} · ${entry.modeLabel}`);
+  const given = givenMap(entry.given || []);
+  state.job = { request: entry.request, form: entry.form, given, heads: [], label: entry.modeLabel, text: entry.text };
+  if (entry.request && entry.poem.score !== 0) state.redo = state.job;
+  showResult({ form: entry.form, mode: entry.mode, poems: [entry.poem], keywords: [] }, given, false);
+  say(`诗稿 · ${describeEntry(entry)}`);
   poems.focus();
 }
 
@@ -193,28 +218,48 @@ function pick(index) {
   say(`已选第 ${index + 1} 首，存入诗稿`);
 }
 
+const shownLines = (index) => state.converted[index] || state.result.poems[index].lines;
+
 async function copyPoem(index) {
-  const lines = withMarks(state.converted[index] || state.result.poems[index].lines);
-  const couplets = lines.reduce((out, line, i) => (i % 2 ? [...out.slice(0, -1), out.at(-1) + line] : [...out, line]), []);
   try {
-    await navigator.clipboard.writeText(couplets.join("\n"));
+    await navigator.clipboard.writeText(poemText(shownLines(index)));
     say("已复制");
   } catch {
     say("浏览器不允许复制，请手动选取");
   }
 }
 
-/** Open a line for editing; submitting continues the poem from the edited line. */
+async function saveImage(index) {
+  const poem = state.result.poems[index];
+  const caption = `${state.result.form}${poem.rhyme_group ? ` · ${poem.rhyme_group}韵` : ""} · bert-poet`;
+  const image = await poemImage(poem, shownLines(index), { vertical: $("#vertical").checked, caption });
+  saveFile(`${poem.lines[0]}.png`, image);
+  say("已存为图片");
+}
+
+/** Put a link that writes this poem again in the address bar and on the clipboard. */
+async function shareLink(index) {
+  const { job, result } = state;
+  // A poem written in steps (an edited acrostic) or an old saved one is linked as its text, judged again.
+  const request = job?.request && !job.heads.length ? job.request
+    : { mode: "continue", form: result.form, text: withMarks(result.poems[index].lines).join("") };
+  const link = poemLink(request, job?.request === request ? index : 0);
+  window.history.replaceState(null, "", link);
+  try {
+    await navigator.clipboard.writeText(link);
+    say("链接已复制：打开它会写出同一首诗");
+  } catch {
+    say("链接已放在地址栏：打开它会写出同一首诗");
+  }
+}
+
+/** Open a line for editing; submitting continues the poem from the edited line (an acrostic keeps its later heads). */
 function editLine(card, line, index) {
   const poem = state.result.poems[Number(card.dataset.index)];
   openLineEditor(line, poem.lines[index], FORMS[state.result.form].width, (newLine) => {
-    const opening = withMarks([...poem.lines.slice(0, index), newLine]).join("");
-    if ([...opening].length > MAX_TEXT) {
-      say(`续写的开头最多 ${MAX_TEXT} 字（含标点），这一句之后无法续写`);
-      return;
-    }
-    const given = new Set([...state.given, ...[...newLine].map((_, j) => `${index},${j}`)]);
-    run({ mode: "continue", form: state.result.form, text: opening, ...options() }, state.result.form, given);
+    const job = editJob(poem, state.result.form, state.given, index, newLine, readOptions());
+    if ([...job.request.text].length > MAX_TEXT) say(`续写的开头最多 ${MAX_TEXT} 字（含标点），这一句之后无法续写`);
+    else run(job);
   });
 }
 
@@ -236,11 +281,26 @@ async function convertPoems() {
   renderPoems();
 }
 
-function toggleTraditional() {
+/** Fetch the 拼音 of every poem's lines (read in context on the server), then show it. */
+async function readPinyin() {
+  const { result } = state;
+  try {
+    const { pinyin } = await requestJSON("/api/pinyin", { lines: result.poems.flatMap((poem) => poem.lines) });
+    let at = 0;
+    state.pinyin = result.poems.map((poem) => pinyin.slice(at, (at += poem.lines.length)));
+  } catch (error) {
+    $("#show-pinyin").checked = false;
+    say(`拼音获取失败：${error.zh}`);
+    return;
+  }
+  if (state.result === result) renderPoems();
+}
+
+function toggleView(event) {
   if (!state.result) return;
-  if ($("#traditional").checked) convertPoems();
+  if (event.target.checked) (event.target.id === "traditional" ? convertPoems : readPinyin)();
   else {
-    state.converted = [];
+    if (event.target.id === "traditional") state.converted = [];
     renderPoems();
   }
 }
@@ -249,9 +309,9 @@ function submit(event) {
   event.preventDefault();
   refresh();
   if ($("#generate").disabled) return;
-  const given = new Set(state.check.given.map(([line, column]) => `${line},${column}`));
-  const request = { mode: state.mode, form: currentForm(), text: state.check.text, ...options() };
-  run(request, state.check.form, given);
+  const { mode, form, text: asked, given } = { mode: state.mode, ...state.check };
+  const request = { mode, form: currentForm(), text: asked, ...readOptions() };
+  run({ request, form, given: givenMap(given), heads: [], label: MODES[mode].label, text: asked });
 }
 
 function onKey(event) {
@@ -263,12 +323,17 @@ function onKey(event) {
 }
 
 function regenerate() {
-  if (!state.last) return;
-  const { seed, ...request } = state.last.request;  // a fresh poem, not the same one again
-  run(request, state.last.form, state.last.given);
+  if (!state.redo) return;
+  const { seed, ...request } = state.redo.request;  // a fresh poem, not the same one again
+  run({ ...state.redo, request });
 }
 
 function start() {
+  // A shared link sets the form; one that names a seed writes its poem at once.
+  const asked = readLink(window.location.search);
+  setOptions(asked, MAX_TEXT);
+  state.pick = asked.pick || 0;
+  state.mode = $("input[name=mode]:checked").value;
   state.drafts[state.mode] = text.value;
   document.querySelectorAll("input[name=mode]").forEach((input) => input.addEventListener("change", switchMode));
   document.querySelectorAll("input[name=form]").forEach((input) => input.addEventListener("change", refresh));
@@ -282,11 +347,17 @@ function start() {
   $("#regenerate").addEventListener("click", regenerate);
   $("#show-tones").addEventListener("change", (event) => poems.classList.toggle("hide-tones", !event.target.checked));
   $("#vertical").addEventListener("change", (event) => poems.classList.toggle("vertical", event.target.checked));
-  $("#traditional").addEventListener("change", toggleTraditional);
+  $("#traditional").addEventListener("change", toggleView);
+  $("#show-pinyin").addEventListener("change", toggleView);
   $("#clear-history").addEventListener("click", () => { clearHistory(); renderHistory($("#history"), $("#history-empty"), showSaved); say("诗稿已清空"); });
+  $("#export-history").addEventListener("click", () => saveFile("bert-poet-诗稿.json", historyFile()));
+  $("#glossary").append(glossaryNode());
   renderHistory($("#history"), $("#history-empty"), showSaved);
   refresh();
   checkHealth();
+  setInterval(() => { if (!document.hidden && !state.controller) checkHealth(true); }, HEALTH_EVERY_MS);
+  window.addEventListener("focus", () => checkHealth(true));
+  if ("seed" in asked && !$("#generate").disabled) $("#compose").requestSubmit();
 }
 
 start();

@@ -2,7 +2,6 @@
 and the shipped model."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,21 @@ SHIPPED_MODEL = ROOT / "model" / "weights"
 
 
 def make_tiny_model(directory: Path, layers: int = 2, hidden: int = 64) -> Path:
-    """A randomly initialised causal BERT over the shipped vocabulary, saved and exported."""
+    """A randomly initialised causal BERT over the shipped vocabulary and the 词 tunes' tokens, with
+    positions for the longest tune, saved and exported."""
     import torch
 
     from model.export import export
+    from model.forms import tunes
     from model.modeling import ModelSize, new_model
     from model.tokenizer import CharTokenizer
 
     torch.manual_seed(0)
-    tokenizer = CharTokenizer.load(SHIPPED_MODEL / "vocab.txt")
-    model = new_model(len(tokenizer), ModelSize(layers=layers, hidden=hidden, heads=2, ffn=2 * hidden), causal=True)
+    tokenizer = CharTokenizer.load(SHIPPED_MODEL / "vocab.txt").with_forms(tunes())
+    size = ModelSize(layers=layers, hidden=hidden, heads=2, ffn=2 * hidden, max_positions=192)
+    model = new_model(len(tokenizer), size, causal=True)
     model.save_pretrained(directory)
-    shutil.copy(SHIPPED_MODEL / "vocab.txt", directory / "vocab.txt")
+    tokenizer.save(directory / "vocab.txt")
     export(directory, int8=True)
     return directory
 

@@ -42,13 +42,18 @@ def test_each_line_gets_poems_or_an_error(server: str, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     process = batch(str(requests), "-o", str(out), "--server", server)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 1, stderr  # two lines failed
     by_id = {r["id"]: r for r in records(out)}
     assert set(by_id) == {"a", "2", "c", "4"}
     assert [line[0] for line in by_id["a"]["lines"]] == list("春夏秋冬") and by_id["a"]["poem"].startswith("春")
     assert "JSON" in by_id["2"]["error"] and "Chinese characters" in by_id["c"]["error"]
     assert len(by_id["4"]["poems"]) == 2 and isinstance(by_id["4"]["score"], float)
     assert "2 requests, 3 poems, 2 errors" in stderr
+    assert f"2 行失败，原因见 {out}" in stderr and f'2 line(s) failed: see their "error" in {out}' in stderr
+    poem = by_id["a"]
+    assert poem["rhyme_group"] and poem["constraints"]["well_formed"] is True and len(poem["tones"]) == 4
+    assert isinstance(poem["faults"], list) and all(set(f) == {"line", "rule", "user"} for f in poem["faults"])
+    assert all("constraints" in p and "faults" in p and "rhyme_group" in p for p in by_id["4"]["poems"])
 
 
 def test_plain_prompts_with_a_mode(server: str, tmp_path: Path) -> None:
@@ -110,14 +115,16 @@ def test_lines_the_spec_refuses_are_errors_that_say_why(server: str, tmp_path: P
         {"id": "a", "mode": "acrostic", "text": "春"},
     ])
     out = tmp_path / "out.jsonl"
-    assert main([str(requests), "-o", str(out), "--server", server]) == 0
+    assert main([str(requests), "-o", str(out), "--server", server]) == 1  # three lines failed
     by_key = {(r["id"], r.get("line")): r for r in records(out)}
     assert set(by_key) == {("a", None), ("b", None), ("c", None), ("a", 4)} and "poem" in by_key["a", None]
     assert "unknown field(s): temprature" in by_key["b", None]["error"]
     assert 'no "mode"' in by_key["c", None]["error"]
     assert "duplicate id: line 4 has the id of line 1" in by_key["a", 4]["error"]
     assert "1 requests, 1 poems, 3 errors" in capsys.readouterr().err
-    assert main([str(requests), "-o", str(out), "--server", server, "--resume"]) == 0  # nothing left to do
+    # --resume as before: the failed lines are done (their error is in OUT), so nothing is left to do
+    assert main([str(requests), "-o", str(out), "--server", server, "--resume"]) == 0
+    assert "line(s) failed" not in capsys.readouterr().err
     assert len(records(out)) == 4
 
 
@@ -151,3 +158,23 @@ def test_a_duplicate_of_a_default_id_says_so(tmp_path: Path) -> None:
                                                     {"mode": "random"}])  # line 3 defaults to id "3"
     errors = [r["error"] for r in read_requests(requests, None) if "error" in r]
     assert len(errors) == 1 and "line 3 has the id (its line number, as it has none) of line 2" in errors[0]
+
+
+def test_ordered_writes_in_the_order_of_in(server: str, tmp_path: Path) -> None:
+    # Slow 七律 of 8 candidates first, quick 五绝 after: unordered, the quick ones would finish first.
+    lines = [{"id": f"slow{i}", "mode": "random", "form": "七律", "n": 8, "seed": i} for i in range(2)]
+    lines += [{"id": f"quick{i}", "mode": "random", "form": "五绝", "seed": i} for i in range(6)]
+    lines.insert(3, {"id": "bad", "mode": "sonnet"})
+    requests = write_jsonl(tmp_path / "in.jsonl", lines)
+    out = tmp_path / "out.jsonl"
+    assert main([str(requests), "-o", str(out), "--server", server, "--concurrency", "4", "--ordered"]) == 1
+    assert [r["id"] for r in records(out)] == [line["id"] for line in lines]
+
+
+def test_runs_outside_the_checkout(tmp_path: Path) -> None:
+    """The project is installed (make install: pip install -e .): the module and the console script work anywhere."""
+    for command in ([sys.executable, "-m", "client.batch", "--help"],
+                    [str(Path(sys.executable).parent / "poet-batch"), "--help"]):
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "--ordered" in done.stdout

@@ -11,7 +11,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import json
 
 import opencc
 import pytest
@@ -21,7 +24,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("POET_CHROMIUM", "/usr/bin/chromium"))
@@ -33,6 +36,8 @@ START_TIMEOUT_S = 180  # the model server loads and compiles the tiny model firs
 POEM_TIMEOUT_S = 120  # generous: CI machines are small and may be busy
 HEADS = "春夏秋冬"
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
+PHONE_SHOTS = ROOT / "docs" / "phone.png", ROOT / "docs" / "phone-vertical.png"
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
 
 
 class Server:
@@ -87,14 +92,24 @@ def model_dir(request: pytest.FixtureRequest) -> Path:
     return Path(chosen).resolve() if chosen else request.getfixturevalue("tiny_model_dir")
 
 
-@pytest.fixture(scope="module")
-def model_address(model_dir: Path) -> Iterator[str]:
-    """host:port of a real model server."""
+def start_model(model_dir: Path) -> tuple[Server, str]:
+    """`python -m server.grpc_server` on a free loopback port; (server, host:port)."""
     server = Server([sys.executable, "-m", "server.grpc_server", "--host", "127.0.0.1", "--port", "0",
                      "--model", str(model_dir), "--max-batch", "8"], dict(os.environ))
     try:
         match = server.wait_for(r"listening on (\S+):(\d+)")
-        yield f"{match[1]}:{match[2]}"
+    except BaseException:
+        server.stop()
+        raise
+    return server, f"{match[1]}:{match[2]}"
+
+
+@pytest.fixture(scope="module")
+def model_address(model_dir: Path) -> Iterator[str]:
+    """host:port of a real model server."""
+    server, address = start_model(model_dir)
+    try:
+        yield address
     finally:
         server.stop()
 
@@ -176,6 +191,41 @@ def wait_for_poem(driver: WebDriver) -> list[str]:
     return poem_lines(driver)
 
 
+def set_text(driver: WebDriver, text: str) -> None:
+    """Put text in the box as if typed (ChromeDriver cannot type characters beyond the BMP, such as 𠀀)."""
+    driver.execute_script("const box = document.getElementById('text'); box.value = arguments[0];"
+                          "box.dispatchEvent(new Event('input'))", text)
+
+
+def history_texts(driver: WebDriver) -> list[str]:
+    return [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#history .history-item")]
+
+
+def write_poem(driver: WebDriver) -> list[str]:
+    wait(driver, lambda d: d.find_element(By.ID, "generate").is_enabled())
+    driver.find_element(By.ID, "generate").click()
+    return wait_for_poem(driver)
+
+
+def downloaded(folder: Path, suffix: str) -> Path:
+    """The finished download in folder whose name ends with suffix."""
+    def done(_: WebDriver) -> list[Path]:
+        return [path for path in folder.iterdir() if path.name.endswith(suffix)]
+    return WebDriverWait(None, 30).until(done)[0]
+
+
+@contextmanager
+def phone(driver: WebDriver) -> Iterator[None]:
+    """The page as a 390 × 844 phone with a touch screen shows it."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def edit_line(driver: WebDriver, index: int, text: str) -> None:
     """Open line `index` of the poem, type text over it and submit, as a person would."""
     driver.find_elements(By.CSS_SELECTOR, ".poem .line")[index].click()
@@ -233,6 +283,8 @@ def test_acrostic_poem_with_tones_and_rhymes(browser: WebDriver, page_url: str, 
 
 def test_edit_a_line_and_rewrite_the_rest(browser: WebDriver, page_url: str) -> None:
     browser.get(page_url)
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
     choose(browser, "mode-acrostic")
     type_text(browser, HEADS)
     wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled())
@@ -242,11 +294,23 @@ def test_edit_a_line_and_rewrite_the_rest(browser: WebDriver, page_url: str) -> 
     rewritten = wait_for_poem(browser)
     assert rewritten[:2] == [first[0], "夏木阴阴正可人"]
     assert len(rewritten) == 4 and all(len(line) == 7 for line in rewritten), rewritten
+    assert [line[0] for line in rewritten] == list(HEADS), rewritten  # the later heads are kept
     # The last line: the whole poem goes back as the opening and comes back judged, nothing written
     # (it once took the model server's decode thread down).
     edit_line(browser, 3, "冬雪纷纷满故林")
     assert wait_for_poem(browser) == rewritten[:3] + ["冬雪纷纷满故林"]
     assert browser.find_element(By.CSS_SELECTOR, ".poem.done .score").text == "无新句"
+    entries = history_texts(browser)
+    # 再写一首 writes afresh from the last edit that wrote something, not the same whole poem again.
+    browser.find_element(By.ID, "regenerate").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".poem.done .score").text.startswith("得分"), POEM_TIMEOUT_S)
+    again = poem_lines(browser)
+    assert again[:2] == rewritten[:2] and [line[0] for line in again] == list(HEADS), again
+    texts = history_texts(browser)
+    assert len(texts) == len(entries) + 1, texts
+    kept = browser.execute_script("return JSON.parse(localStorage.getItem('bert-poet.history.v1')).map((entry) => entry.poem.text)")
+    assert len(set(kept)) == len(kept), kept  # no poem kept twice
+    assert f"藏头「{HEADS}」 · 七绝" in texts[-1] and "改写「夏木阴阴正可人」 · 七绝" in texts[0], texts
     browser.find_element(By.ID, "generate").click()  # the model server still writes
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".poem.done .score").text.startswith("得分"), POEM_TIMEOUT_S)
 
@@ -269,3 +333,131 @@ def test_page_logs_no_script_errors(browser: WebDriver, page_url: str) -> None:
     wait(browser, lambda d: d.find_element(By.ID, "health").get_attribute("data-state") == "ok", 30)
     problems = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not problems, problems
+
+
+def test_the_continue_example_works_and_no_line_is_padded(browser: WebDriver, page_url: str) -> None:
+    browser.get(page_url)
+    assert browser.find_element(By.ID, "form-auto").is_selected()
+    wait(browser, lambda d: "自动：随机写七绝" in d.find_element(By.ID, "hint").text)
+    choose(browser, "mode-continue")
+    type_text(browser, browser.find_element(By.ID, "text").get_attribute("placeholder"))  # 白日依山尽，黄河入海流。
+    wait(browser, lambda d: "五绝" in d.find_element(By.ID, "hint").text and d.find_element(By.ID, "generate").is_enabled())
+    choose(browser, "form-qijue")
+    type_text(browser, "白日依山尽\n")  # Enter ends the line: five characters, never padded to seven
+    wait(browser, lambda d: message_says(d, "第 1 句有 5 字，七绝每句 7 字"))
+    type_text(browser, "白日依山")
+    wait(browser, lambda d: "由模型补足 3 字" in d.find_element(By.ID, "hint").text)
+    choose(browser, "mode-acrostic")
+    set_text(browser, "春𠀀")  # CJK Extension B: a Han character the model cannot write
+    wait(browser, lambda d: message_says(d, "模型不会写「𠀀」"))
+
+
+def test_streaming_shows_each_character_with_the_heads_in_place(browser: WebDriver, page_url: str) -> None:
+    browser.get(page_url)
+    choose(browser, "mode-acrostic")
+    choose(browser, "form-qijue")
+    type_text(browser, HEADS)
+    wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled())
+    # Every render of a poem's grid is recorded as the number of cells filled, however the events are batched.
+    heads = browser.execute_script("""
+        window.filled = [];
+        new MutationObserver((records) => records.forEach((record) => {
+          if (!record.target.classList?.contains("poem-body") || !record.addedNodes.length) return;
+          window.filled.push([...record.addedNodes].reduce((n, line) => n + line.querySelectorAll(".char:not(.empty)").length, 0));
+        })).observe(document.getElementById("poems"), { childList: true, subtree: true });
+        document.getElementById("generate").click();
+        return [...document.querySelectorAll(".poem.streaming .line")].map((line) => line.querySelector(".glyph").textContent);
+    """)
+    assert heads == list(HEADS)  # in the empty grid before the first character comes
+    wait_for_poem(browser)
+    filled = browser.execute_script("return window.filled")
+    assert sum(b - a == 1 for a, b in zip(filled, filled[1:])) >= 12, filled  # one character at a time
+
+
+def test_phone_layout(browser: WebDriver, page_url: str, tmp_path: Path) -> None:
+    shots = PHONE_SHOTS if os.environ.get("POET_BROWSER_MODEL") else (tmp_path / "phone.png", tmp_path / "phone-vertical.png")
+    with phone(browser):
+        browser.get(page_url)
+        assert not browser.find_element(By.CSS_SELECTOR, ".shortcut").is_displayed()  # no Ctrl + Enter on a phone
+        choose(browser, "form-qilv")
+        assert len(write_poem(browser)) == 8
+        in_view = "const box = document.querySelector('.poem.done').getBoundingClientRect(); return box.top >= -1 && box.bottom <= innerHeight + 1"
+        wait(browser, lambda d: d.execute_script(in_view))  # scrolled to the poem, below the form
+        assert browser.save_screenshot(str(shots[0]))
+        choose(browser, "vertical")
+        widths = browser.execute_script("""
+            const boxes = [...document.querySelectorAll('.poem .char')].map((char) => char.getBoundingClientRect());
+            return [document.documentElement.scrollWidth, innerWidth, Math.min(...boxes.map((box) => box.left)),
+                    Math.max(...boxes.map((box) => box.right))];""")
+        page, screen, left, right = widths
+        assert page <= screen and left >= 0 and right <= screen, widths  # all eight columns on the screen
+        browser.execute_script("document.querySelector('.poem').scrollIntoView({block: 'center'})")
+        assert browser.save_screenshot(str(shots[1]))
+
+
+def test_words_are_explained(browser: WebDriver, page_url: str) -> None:
+    browser.get(page_url)
+    write_poem(browser)  # random: there is no user's text to keep
+    assert "概率" in browser.find_element(By.CSS_SELECTOR, ".poem.done .score").get_attribute("title")
+    checks = {item.text[2:]: item.get_attribute("title") for item in browser.find_elements(By.CSS_SELECTOR, ".poem.done .checks li")}
+    assert "存原句" not in checks and "粘对" in checks and all(checks.values()), checks
+    browser.find_element(By.CSS_SELECTOR, "#glossary summary").click()
+    glossary = browser.find_element(By.ID, "glossary").text
+    assert all(word in glossary for word in ("得分", "严格格律", "非抄录", "○ ● ◐")), glossary
+    # A poem's faults by line, the user's own marked, described as /api/info's rules describe them.
+    choose(browser, "mode-continue")
+    type_text(browser, "床前明月光，疑是地上霜。举头望明月，低头思故乡。")  # 明 and 月 again in line 3
+    write_poem(browser)
+    faults = [(item.text, item.get_attribute("title")) for item in browser.find_elements(By.CSS_SELECTOR, ".poem.done .faults li")]
+    rules = browser.execute_async_script("const done = arguments[arguments.length - 1];"
+                                         "fetch('/api/info').then((answer) => answer.json()).then((info) => done(info.rules))")
+    assert ("第3句重字（你的原句）", rules["重字"]["zh"]) in faults, faults
+
+
+def test_model_server_going_down_keeps_the_poem_and_says_so(browser: WebDriver, model_dir: Path) -> None:
+    model, address = start_model(model_dir)
+    web, url = start_web(address)
+    try:
+        browser.get(url)
+        wait(browser, lambda d: d.find_element(By.ID, "health").get_attribute("data-state") == "ok", 30)
+        before = write_poem(browser)
+        model.stop()
+        browser.find_element(By.ID, "generate").click()
+        wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed(), 30)
+        wait(browser, lambda d: d.find_element(By.ID, "health").get_attribute("data-state") == "down", 30)
+        assert "模型就绪" not in browser.find_element(By.ID, "health").text
+        assert poem_lines(browser) == before  # the last poem stays on screen
+    finally:
+        web.stop()
+        model.stop()
+    browser.get_log("browser")  # the 503s logged here are expected
+
+
+def test_share_a_link_an_image_the_history_and_pinyin(browser: WebDriver, page_url: str, tmp_path: Path) -> None:
+    from server.pinyin import reader
+
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.get(page_url)
+    choose(browser, "mode-acrostic")
+    type_text(browser, HEADS)
+    browser.find_element(By.CSS_SELECTOR, "#advanced summary").click()
+    Select(browser.find_element(By.ID, "rhyme_tone")).select_by_value("仄")  # 仄韵
+    lines = write_poem(browser)
+    group = browser.find_element(By.CSS_SELECTOR, ".poem.done .rhyme-group").text
+    assert group[0] in "上去入" and group[1] != "平", group  # an oblique group (上一董, 去一送, 入一屋), not 上平一东
+    browser.find_element(By.CSS_SELECTOR, ".poem.done .share").click()
+    wait(browser, lambda d: "seed=" in d.current_url)
+    link = browser.current_url
+    assert "mode=acrostic" in link and "rhyme_tone=%E4%BB%84" in link  # 仄
+    browser.get(page_url)
+    browser.get(link)
+    assert wait_for_poem(browser) == lines  # the link writes the same poem again
+    browser.find_element(By.CSS_SELECTOR, ".poem.done .image").click()
+    image = downloaded(tmp_path, ".png").read_bytes()
+    assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 5000
+    browser.find_element(By.ID, "export-history").click()
+    saved = json.loads(downloaded(tmp_path, ".json").read_text(encoding="utf-8"))
+    assert saved[0]["poem"]["lines"] == lines and saved[0]["text"] == HEADS and saved[0]["mode"] == "acrostic"
+    choose(browser, "show-pinyin")
+    read = "return [...document.querySelectorAll('.poem.done .line')].map((line) => [...line.querySelectorAll('.pinyin')].map((p) => p.textContent))"
+    wait(browser, lambda d: d.execute_script(read) == [reader()(line) for line in lines])

@@ -289,3 +289,62 @@ def test_a_drain_answers_not_serving_refuses_new_calls_and_finishes_those_in_fli
         assert isinstance(list(events)[-1], GenerateResult)
     drainer.join(10)
     assert not drainer.is_alive() and fake.closed and len(fake.requests) == 1
+
+
+def test_grpcios_own_concurrency_refusal_reaches_people_in_both_languages(fake: FakeEngine, capsys) -> None:
+    fake.delay = 0.05  # the first stream holds the only RPC slot for about a second
+    serving = build_server(fake, "127.0.0.1", 0, workers=4, max_rpcs=1)
+    address = f"127.0.0.1:{serving.port}"
+    try:
+        with PoetClient(address) as client:
+            events = client.stream()
+            assert isinstance(next(events), Progress)
+            with pytest.raises(ServerBusy) as refused:
+                client.generate()
+            assert cli_main(["random", "--server", address]) == 1
+            list(events)
+    finally:
+        serving.server.stop(0).wait()
+    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.message == ("模型服务同时处理的请求已满，请稍后重试 / "
+                                     "the model server has too many requests in flight; please try again shortly")
+    assert refused.value.message in capsys.readouterr().err
+
+
+def test_cli_refuses_text_in_random_mode(address: str, fake: FakeEngine, capsys) -> None:
+    assert cli_main(["random", "你好", "--server", address]) == 2
+    err = capsys.readouterr().err
+    assert "随机模式不用文字" in err and "random mode takes no text" in err and "continue" in err
+    assert cli_main(["random", "你好", "--server", address, "--json"]) == 2
+    assert "random mode takes no text" in json.loads(capsys.readouterr().out)["error"]["en"]
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("text, form, needle", [
+    ("床前明月光疑是地上霜举头望明月低头思故乡", "七绝", "reads as 4 line(s) of 5 characters, but a 七绝 has 7"),
+    ("白日依山尽", "七律", "reads as 1 line(s) of 5 characters, but a 七律 has 7"),
+    ("白日依山尽，黄河入海流。", "七绝", "reads as 1 line(s) of 5"),
+    ("朝辞白帝彩云间千里江陵一日还", "五绝", "reads as 2 line(s) of 7 characters, but a 五绝 has 5"),
+])
+def test_cli_refuses_an_opening_the_form_would_cut_anew(address: str, fake: FakeEngine, capsys, text: str,
+                                                         form: str, needle: str) -> None:
+    assert cli_main(["continue", text, "--form", form, "--server", address]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "开头" in err and " / " in err
+    assert not fake.requests
+
+
+@pytest.mark.parametrize("text, form", [("床前明月光疑是地上霜", ""), ("朝辞白帝彩云间千里江陵一日还", "七绝"),
+                                        ("白日依山", "七绝"), ("床前明月光，疑是地上霜。", "五律")])
+def test_cli_sends_an_opening_that_fits_its_form(address: str, fake: FakeEngine, text: str, form: str) -> None:
+    assert cli_main(["continue", text, "--form", form, "--server", address]) == 0
+    assert fake.requests[-1].text == text
+
+
+def test_cli_stream_shows_progress_as_plain_lines_off_a_terminal(address: str, capsys) -> None:
+    assert cli_main(["random", "--server", address, "--stream"]) == 0
+    captured = capsys.readouterr()
+    progress = captured.err.splitlines()
+    assert progress[0] == "0: 春" and progress[-1] == f"0: {POEM}" and len(progress) == len(POEM)
+    assert "\r" not in captured.err and "\033" not in captured.err  # no terminal codes in a log
+    assert captured.out.splitlines()[0] == "春眠不觉晓，"

@@ -51,6 +51,16 @@ def test_faults_rhyme_tone_and_the_rules_travel_over_the_wire(server: str) -> No
     assert info["rules"]["失粘"]["constraint"] == "meter" and info["rules"]["失粘"]["zh"] and info["rules"]["失粘"]["en"]
 
 
+def test_tunes_are_listed_and_an_unknown_one_says_where_the_list_is(server: str) -> None:
+    with PoetClient(server) as client:
+        tunes = {t["name"]: t for t in client.info()["tunes"]}
+        poem = client.generate(form="浣溪沙", seed=2).poems[0]
+        with pytest.raises(InvalidRequest, match="GetInfo"):
+            client.generate(form="宋词")
+    assert tunes["浣溪沙"]["pattern"] == "7-7-7 / 7-7-7" and tunes["浣溪沙"]["line_lengths"] == [7] * 6
+    assert [len(line) for line in poem.lines] == [7] * 6
+
+
 def test_the_same_seed_gives_the_same_poem_over_the_wire(server: str) -> None:
     with PoetClient(server) as client:
         first, second = (client.generate(form="五律", seed=9, temperature=0.9, top_p=0.9) for _ in range(2))

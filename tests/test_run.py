@@ -1,15 +1,20 @@
 """`python -m server.run` (what `make run` starts): both servers come up, a poem goes through the
-page's API, and SIGTERM stops all three processes."""
+page's API, and SIGTERM stops all three processes. `make run` installs only what serving needs: the
+serving path runs with every training and test package unimportable; the console scripts start."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
+from importlib.metadata import entry_points, packages_distributions
+from pathlib import Path
 
 from tests.grpc_helpers import ROOT
 
@@ -50,3 +55,73 @@ def test_run_serves_a_poem_and_stops_everything_on_sigterm(tiny_model_dir) -> No
         for pid in children_of(process.pid):
             os.kill(pid, signal.SIGKILL)
         process.kill()
+
+
+# Run in a fresh interpreter with the dev packages made unimportable: model server, engine and page serve.
+SERVE_WITHOUT_DEV_PACKAGES = """
+import sys
+from pathlib import Path
+for name in sys.argv[2:]:
+    sys.modules[name] = None  # `import name` raises ImportError from now on
+import client.batch, client.cli, server.run, server.wsgi
+from model.engine import Engine
+from server.grpc_server import build_server
+from server.web import create_app
+engine = Engine(Path(sys.argv[1]), max_batch=4, max_queue=4)
+serving = build_server(engine, "127.0.0.1", 0, workers=4, max_rpcs=8)
+page = create_app({"POET_SERVER": f"127.0.0.1:{serving.port}"}).test_client()
+assert page.get("/").status_code == 200
+for body in ({"mode": "theme", "text": "秋夜思乡", "form": "五绝"}, {"mode": "acrostic", "text": "春秋"}):
+    reply = page.post("/api/generate", json=body)
+    assert reply.status_code == 200, reply.get_json()
+assert page.post("/api/convert", json={"text": "春眠不觉晓", "to": "traditional"}).get_json() == {"text": "春眠不覺曉"}
+serving.server.stop(0).wait()
+engine.close()
+print("served without", len(sys.argv) - 2, "modules")
+"""
+
+
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_names(path: Path) -> set[str]:
+    lines = (line.split("#")[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return {normalised(re.split(r"[<>=!~ ;\[]", line)[0]) for line in lines if line}
+
+
+def test_serving_imports_none_of_the_training_and_test_packages(tiny_model_dir) -> None:
+    dev = requirement_names(ROOT / "requirements-dev.txt")
+    assert {"torch", "transformers", "safetensors", "nncf", "pytest", "hypothesis"} <= dev
+    assert not dev & requirement_names(ROOT / "requirements.txt")
+    modules = sorted(m for m, dists in packages_distributions().items() if {normalised(d) for d in dists} & dev)
+    assert "torch" in modules and "grpc_tools" in modules
+    done = subprocess.run([sys.executable, "-c", SERVE_WITHOUT_DEV_PACKAGES, str(tiny_model_dir), *modules],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "served without" in done.stdout
+
+
+def make_dry_run(target: str) -> str:
+    """The commands `make TARGET` would run from scratch, without running them."""
+    return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_make_run_installs_the_serving_set_and_make_test_adds_the_rest() -> None:
+    run = make_dry_run("run")
+    assert "-r requirements.txt" in run and "-e ." in run and "requirements-dev" not in run
+    assert "server.run" in run and "proto.build" not in run  # the generated code is committed
+    assert "-r requirements-dev.txt" in make_dry_run("test")
+    for target in ("train", "export", "data", "bench"):  # all of these need torch
+        assert "-r requirements-dev.txt" in make_dry_run(target), target
+
+
+def test_console_scripts_are_installed(tmp_path: Path) -> None:
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"bert-poet": "server.run:main", "poet": "client.cli:main", "poet-batch": "client.batch:main"}
+    for name, target in scripts.items():
+        assert [e.value for e in entry_points(group="console_scripts", name=name)] == [target]
+    done = subprocess.run([str(Path(sys.executable).parent / "poet"), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "usage: poet " in done.stdout, done.stderr

@@ -143,7 +143,8 @@ def test_generate_passes_typed_fields_to_the_client(client, model: FakeModel) ->
     assert response.status_code == 200
     result = response.get_json()
     assert result["form"] == "七绝" and result["poems"][0]["lines"][0] == "春风拂槛露华浓"
-    assert set(result["poems"][0]) == {"text", "lines", "score", "rhyme_group", "tones", "rhyme_positions", "constraints"}
+    assert set(result["poems"][0]) == {"text", "lines", "score", "rhyme_group", "tones", "rhyme_positions", "constraints",
+                                       "faults"}
     assert model.calls == [("generate", {**body, "temperature": 1.0})]
     assert model.made == [{"address": "fake:1", "timeout": 7.0, "retries": 2}]
     assert model.open == 0
@@ -167,7 +168,6 @@ BAD_BODIES = [
     ("an array", [1, 2]),
     ("unknown field", {"mode": "random", "colour": "red"}),
     ("unknown mode", {"mode": "limerick"}),
-    ("unknown form", {"form": "宋词"}),
     ("text too long", {"mode": "continue", "text": "秋" * 65}),
     ("text not a string", {"text": 5}),
     ("n a string", {"n": "3"}),
@@ -357,3 +357,40 @@ def test_wsgi_flags_default_from_the_environment(monkeypatch: pytest.MonkeyPatch
     args = parse_args([])
     assert (args.host, args.port) == ("0.0.0.0", 9123)
     assert parse_args(["--port", "0"]).port == 0
+
+
+INPUT_THAT_USED_TO_CRASH = [  # each was a 500 (RecursionError, UnicodeEncodeError, OverflowError, TypeError)
+    ("/api/generate", "[" * 5000 + "]" * 5000, "nested too deeply"),
+    ("/api/stream", "[" * 5000 + "]" * 5000, "nested too deeply"),
+    ("/api/generate", '{"\\ud800": 1}', "field name is not valid Unicode"),
+    ("/api/stream", '{"mode": "random", "\\udfff": 1}', "field name is not valid Unicode"),
+    ("/api/generate", '{"temperature": ' + "9" * 400 + "}", "temperature must be in (0, 2]"),
+    ("/api/generate", '{"top_p": -' + "9" * 400 + "}", "top_p must be in (0, 1]"),
+    ("/api/convert", '{"text": "a", "to": {}}', "to must be traditional or simplified"),
+    ("/api/convert", '{"text": "a", "to": []}', "to must be traditional or simplified"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "needle"), INPUT_THAT_USED_TO_CRASH)
+def test_input_that_used_to_crash_is_400(client, model: FakeModel, path: str, body: str, needle: str) -> None:
+    error = assert_bilingual(client.post(path, data=body, content_type="application/json"), 400)
+    assert needle in error["en"]
+    assert model.calls == []
+
+
+def test_a_large_integer_within_range_is_still_a_number(client, model: FakeModel) -> None:
+    assert client.post("/api/generate", json={"temperature": 2, "top_p": 1}).status_code == 200
+    assert model.calls == [("generate", {"temperature": 2.0, "top_p": 1.0, "mode": "random"})]
+
+
+def test_health_503_says_when_to_retry(client, model: FakeModel) -> None:
+    model.serving = False
+    response = client.get("/api/health")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+
+
+def test_flask_debug_in_the_environment_does_not_turn_debug_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app()
+    assert not app.debug and app.config["DEBUG"] is False
+    assert create_app({"DEBUG": True}).debug  # a test may still ask for it

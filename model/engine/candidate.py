@@ -10,9 +10,11 @@ import numpy as np
 from model.engine.copies import CopyTable
 from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, template
 from model.engine.plan import Plan
-from model.engine.prosody import PING, ZE, VocabProsody, may_double, opposite, rhyme_groups
+from model.engine.cilin import rhyme_names
+from model.engine.prosody import PING, ZE, VocabProsody, may_double, opposite
 from model.engine.sampler import Choice, SamplingParams, Selection
 from model.engine.types import PoemRequest
+from model.forms import CI
 from model.tokenizer import CharTokenizer
 
 MAX_LINE_ATTEMPTS = 8  # retries of one line before its constraints are relaxed
@@ -64,7 +66,8 @@ class Candidate:
         self.rng = np.random.default_rng([seed, index])
         self.params = SamplingParams(request.temperature, request.top_k, request.top_p, request.repetition_penalty)
         self.rhymes = self.form.rhyme_lines(plan.first_line_rhymes)
-        self.rhyme_tone = plan.rhyme_tone
+        self.rhyme_tone = plan.rhyme_tone  # a regular poem's; a 词's rhymes have the tune's tones
+        self.tune_tones = request.meter and bool(self.form.tones)  # a 词's tones at the tune's fixed places
         self.first_key = self.rng.choice([PING, ZE]) if request.strict_meter else None
         self.tokens = shared.tokenizer.prefix(self.form.name, plan.keywords)
         self.poem_start = len(self.tokens)
@@ -145,12 +148,16 @@ class Candidate:
         self._append_forced()
 
     def _append_forced(self) -> None:
-        """Append punctuation and the user's characters up to the next free cell."""
+        """Append punctuation, a 叠句's repeat of the line before, and the user's characters up to
+        the next free cell."""
         ids = self.shared.tokenizer.ids
         while not self.done:
             line, column = self._cell()
             if column == self.lengths[line]:
                 self._append(ids[self.form.marks[line]], None)
+            elif line in self.form.repeats:
+                above = self.poem_start + self.form.line_starts[line - 1] + column
+                self._append(self.tokens[above], None, self._text[above - self.poem_start])
             elif (line, column) in self.plan.forced:
                 char = self.plan.forced[(line, column)]
                 self._append(self.shared.tokenizer.id_of(char), None, char)
@@ -184,7 +191,7 @@ class Candidate:
         # Without a required tone, the character that fixes the line's key must have a known one.
         known_tone = not tone and self.meter and column in meter_columns(self.lengths[line])
         last = column == self.lengths[line] - 1
-        rhyme = self.rhyme_tone if last and self.request.rhyme and line in self.rhymes else None
+        rhyme = self._rhyme_tone_of(line) if last and self.request.rhyme and line in self.rhymes else None
         groups = self._rhyme_groups(lines, line) if rhyme else None
         if rhyme:  # heard in the rhyme's tone: 重 and 从 rhyme in 去二宋, but a reader hears them 平
             tone, heard = rhyme, True
@@ -197,6 +204,9 @@ class Candidate:
         on one character) rather than any of its readings (the 粘对 columns)."""
         width = self.lengths[line]
         last = column == width - 1
+        if self.tune_tones:  # as a reader hears it: the tune's pattern is what one hears
+            wanted = self.form.tones[line][column]
+            return (wanted, True) if wanted in (PING, ZE) else (None, False)
         key = self._line_key(lines, line)
         rhymes = line in self.rhymes
         ends = self.rhyme_tone if rhymes else opposite(self.rhyme_tone)  # the tone the line ends in
@@ -226,12 +236,17 @@ class Candidate:
                 key = key_of_line(lines[index], self.lengths[index])
         return key
 
+    def _rhyme_tone_of(self, line: int) -> str:
+        """The tone a rhyming line rhymes in: its rhyme set's (a tune's), else the poem's."""
+        return self.form.rhyme_set_of(line, self.plan.first_line_rhymes).tone or self.rhyme_tone
+
     def _rhyme_groups(self, lines: list[str], line: int) -> frozenset[str] | None:
-        """Groups the rhyme characters so far share; None before the first one."""
-        groups = None
+        """Groups the rhyme characters of the line's rhyme set so far share; None before the first one."""
+        rhyme_set = self.form.rhyme_set_of(line, self.plan.first_line_rhymes)
+        tone, groups = self._rhyme_tone_of(line), None
         for index in self.rhymes:
-            if index < line:
-                found = rhyme_groups(lines[index][-1], self.rhyme_tone)
+            if index < line and self.form.rhyme_set_of(index, self.plan.first_line_rhymes) is rhyme_set:
+                found = rhyme_names(lines[index][-1], tone, self.form.kind == CI)
                 if found:
                     groups = found if groups is None else (groups & found or groups)
         return groups

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 
+from model.engine.cilin import rhyme_names
 from model.engine.meter import key_faults, line_faults, strict_meter_holds
-from model.engine.prosody import PING, ZE, heard_tone, may_double, rhyme_groups, tone_of
+from model.engine.prosody import PING, ZE, heard_tone, may_double, opposite, rhyme_groups, tone_of
 from model.engine.types import Fault
-from model.forms import Form, form_of
+from model.forms import CI, Form, form_of
 from model.text import is_han
 
 # Every rule a fault can name, with what it means; which constraint each one breaks.
@@ -21,16 +22,19 @@ RULES = {
     "仄收": ("meter", "仄韵诗中不押韵的句子以仄声收尾", "a line that does not rhyme ends on an oblique tone (仄韵)"),
     "三平尾": ("meter", "句末三字皆平", "the line ends on three level tones"),
     "孤平": ("meter", "韵脚之外只有一个孤立的平声字", "one lone level tone besides the rhyme"),
+    "不合谱": ("meter", "有字的平仄与词谱不合", "a character's tone is not the one the tune has there"),
+    "失叠": ("no_repeat", "叠句没有重复上一句", "a line the tune repeats (叠句) does not repeat the line before"),
     "重韵": ("no_repeat", "与前句用同一字收尾", "the line ends on the same character as an earlier line"),
     "重字": ("no_repeat", "重复前面用过的字（叠字除外）", "a character repeats an earlier one (doubling aside)"),
     "重句": ("no_repeat", "与前面某句相同", "the line repeats an earlier one"),
 }
 
 
-def rhyme_of(lines: list[str], rhymes: list[int], tone: str = PING) -> tuple[str, list[int]]:
+def rhyme_of(lines: list[str], rhymes: list[int], tone: str = PING, ci: bool = False) -> tuple[str, list[int]]:
     """The rhyme group of the tone most rhyme characters share ('' if none has one), and the rhyming
-    lines outside it. On a tie, the group of the earliest rhyme sets it, as it does when the engine writes."""
-    groups = {index: rhyme_groups(lines[index][-1], tone) for index in rhymes}
+    lines outside it: a 平水韵 group, or for a 词 (ci) a 词林正韵 class. On a tie, the group of the
+    earliest rhyme sets it, as it does when the engine writes."""
+    groups = {index: rhyme_names(lines[index][-1], tone, ci) for index in rhymes}
     counts = Counter(group for found in groups.values() for group in found)
     if not counts:
         return "", rhymes[1:]
@@ -89,27 +93,44 @@ def tones(lines: list[str]) -> list[str]:
     return ["".join(tone_of(c) for c in line) for line in lines]
 
 
-def poem_faults(lines: list[str], rhymes: list[int], forced: Collection[tuple[int, int]] = (),
+def off_pattern(line: str, pattern: str) -> bool:
+    """Whether a character is heard in the other tone than a tune's pattern fixes for its place."""
+    return any(want in (PING, ZE) and heard_tone(char) == opposite(want) for char, want in zip(line, pattern))
+
+
+def poem_faults(lines: list[str], form: Form, first_line_rhymes: bool, forced: Collection[tuple[int, int]] = (),
                 rhyme_tone: str = PING) -> tuple[str, list[Fault]]:
-    """The rhyme group and every rule the poem breaks, line by line; a fault is the user's when the
-    cells it stands on are all theirs (forced)."""
+    """The rhyme group (groups, for a 词 that changes rhyme) and every rule the poem breaks, line by
+    line; a fault is the user's when the cells it stands on are all theirs (forced)."""
     def users(line: int, columns: range | list[int]) -> bool:
         return all((line, column) in forced for column in columns)
 
-    whole = range(len(lines[0]))
-    group, unrhymed = rhyme_of(lines, rhymes, rhyme_tone)
-    found = [(line, "失韵", users(line, [len(lines[line]) - 1])) for line in unrhymed]
-    found += [(line, rule, users(line, whole)) for line, rule in key_faults(lines)]
-    found += [(line, rule, users(line, whole)) for line in range(len(lines))
-              for rule in line_faults(lines[line], line in rhymes, rhyme_tone)]
+    def whole(line: int) -> range:
+        return range(len(lines[line]))
+
+    rhymes = form.rhyme_lines(first_line_rhymes)
+    groups, found = [], []
+    for rhyme_set in form.rhyme_sets:
+        members = [line for line in rhymes if form.rhyme_set_of(line, first_line_rhymes) is rhyme_set]
+        group, unrhymed = rhyme_of(lines, members, rhyme_set.tone or rhyme_tone, form.kind == CI)
+        groups.append(group)
+        found += [(line, "失韵", users(line, [len(lines[line]) - 1])) for line in unrhymed]
+    if form.regulated:
+        found += [(line, rule, users(line, whole(line))) for line, rule in key_faults(lines)]
+        found += [(line, rule, users(line, whole(line))) for line in range(len(lines))
+                  for rule in line_faults(lines[line], line in rhymes, rhyme_tone)]
+    found += [(line, "不合谱", users(line, whole(line))) for line, pattern in enumerate(form.tones)
+              if off_pattern(lines[line], pattern)]
+    found += [(line, "失叠", users(line, whole(line))) for line in form.repeats if lines[line] != lines[line - 1]]
+    own = [line for line in range(len(lines)) if line not in form.repeats]  # a 叠句 repeats by rule
     ends = [line[-1] for line in lines]
-    found += [(line, "重韵", users(line, [len(lines[line]) - 1])) for line in range(1, len(lines))
-              if ends[line] in ends[:line]]
-    found += [(line, "重字", users(line, [column])) for line, column in repeats(lines)]
-    found += [(line, "重句", users(line, whole)) for line in range(1, len(lines)) if lines[line] in lines[:line]]
+    found += [(line, "重韵", users(line, [len(lines[line]) - 1])) for line in own[1:]
+              if ends[line] in [ends[i] for i in own if i < line]]
+    found += [(line, "重字", users(line, [column])) for line, column in repeats(lines) if line in own]
+    found += [(line, "重句", users(line, whole(line))) for line in own[1:] if lines[line] in lines[:line]]
     faults = sorted({Fault(line + 1, rule, user) for line, rule, user in found},
                     key=lambda f: (f.line, list(RULES).index(f.rule)))
-    return group, faults
+    return " / ".join(g for g in groups if g) if all(groups) else "", faults
 
 
 def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Collection[tuple[int, int]] = (),
@@ -118,7 +139,7 @@ def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Co
     "strict_meter" (a whole template) only when asked for: most poems are not meant to hold it."""
     rhymes = form.rhyme_lines(first_line_rhymes)
     formed = well_formed(lines, form)
-    group, faults = poem_faults(lines, rhymes, forced, rhyme_tone) if formed else ("", [])
+    group, faults = poem_faults(lines, form, first_line_rhymes, forced, rhyme_tone) if formed else ("", [])
     broken = {RULES[fault.rule][0] for fault in faults}
     facts = {
         "well_formed": formed,
@@ -131,5 +152,5 @@ def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Co
         "faults": faults,
     }
     if strict_meter:
-        facts["strict_meter"] = formed and strict_meter_holds(lines, rhymes, rhyme_tone)
+        facts["strict_meter"] = formed and form.regulated and strict_meter_holds(lines, rhymes, rhyme_tone)
     return facts

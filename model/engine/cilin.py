@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from model.engine.prosody import PING, readings
+from model.engine.prosody import PING, readings, rhyme_groups
 
 LEVEL, OBLIQUE, ENTERING = "平", "上去", "入"  # how 词 classes a rhyme's tone
 
@@ -59,6 +59,17 @@ def ci_rhymes(char: str) -> frozenset[tuple[int, str]]:
     return frozenset((bu, tone_class(r.group)) for r in readings().get(char, ()) for bu in bu_of_group()[r.group])
 
 
-def rhyme_tone(rhymes: frozenset[tuple[int, str]]) -> str:
-    """平 where a rhyme class is level, else 仄 (上去 and 入 alike)."""
-    return PING if any(tone == LEVEL for _, tone in rhymes) else "仄"
+def class_name(bu: int, tone: str) -> str:
+    """A 词 rhyme class's name, distinct from every 平水韵 group's: 第7部上去."""
+    return f"第{bu}部{tone}"
+
+
+@lru_cache(maxsize=1 << 16)
+def ci_rhyme_names(char: str, tone: str) -> frozenset[str]:
+    """The 词 rhyme classes of the tone (平; or 仄: 上去 and 入) a character can rhyme in."""
+    return frozenset(class_name(bu, t) for bu, t in ci_rhymes(char) if (t == LEVEL) == (tone == PING))
+
+
+def rhyme_names(char: str, tone: str, ci: bool) -> frozenset[str]:
+    """What a character can rhyme in with that tone: 词林正韵 classes for a 词, 平水韵 groups for a 诗."""
+    return ci_rhyme_names(char, tone) if ci else rhyme_groups(char, tone)

@@ -21,9 +21,9 @@ from model.engine.prosody import VocabProsody
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, RHYME_TONES, CancelledError,
                                 OverloadedError, Poem, PoemRequest, PoemResult, Progress)
-from model.forms import FORMS
+from model.forms import FORMS, tunes
 from model.text import is_han
-from model.tokenizer import CharTokenizer
+from model.tokenizer import CharTokenizer, form_token
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
@@ -75,13 +75,19 @@ class Engine:
         self.model_name = config.get("poet_model_name", model_dir.name)
         self.model_version = config.get("poet_model_version", "dev")
         self.max_batch, self.max_queue = max(max_batch, MAX_CANDIDATES), max_queue
+        positions = config["max_position_embeddings"]
+        # The 词 tunes this model knows: its vocabulary has their token and its positions hold them.
+        self.tunes = {name: form for name, form in tunes().items()
+                      if form_token(name) in self.tokenizer.ids and MAX_PREFIX_TOKENS + form.tokens <= positions}
+        forms = FORMS | self.tunes
         # The cache holds the longest sequence a request can make, not every position the model
-        # knows (82 of 96): every step reads all of it, 50 MB at batch 64.
-        longest = MAX_PREFIX_TOKENS + max(form.tokens for form in FORMS.values())
-        self.runtime = DecoderRuntime(model_dir / "openvino" / "decoder.xml", self.max_batch,
-                                      min(longest, config["max_position_embeddings"]), threads, precision)
+        # knows: every step reads all of it (a 七律's 82 columns are 50 MB at batch 64; the longest
+        # tune's 160 about twice that).
+        longest = MAX_PREFIX_TOKENS + max(form.tokens for form in forms.values())
+        self.runtime = DecoderRuntime(model_dir / "openvino" / "decoder.xml", self.max_batch, longest, threads,
+                                      precision)
         # A new row starts from its form's cached opening instead of feeding it: 2 of a 七律's 65 steps.
-        self.openings = {form: self._opening(form) for form in FORMS}
+        self.openings = {form: self._opening(form) for form in forms}
         han = np.array([is_han(token) for token in self.tokenizer.tokens])
         self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir))
         self.waiting: deque[Ticket] = deque()
@@ -99,7 +105,7 @@ class Engine:
         """Queue a request; raises PoetryError for bad input and OverloadedError when the queue is full.
         on_progress (called from the decode thread) gets a candidate's text at its first character,
         every progress_every characters after, at each cut-back and when it is finished."""
-        plan = plan_request(request, self.tokenizer)
+        plan = plan_request(request, self.tokenizer, self.tunes)
         seed = request.seed if request.seed is not None else int.from_bytes(os.urandom(8), "little") >> 1
         candidates = [Candidate(self.shared, request, plan, seed, i) for i in range(request.n)]
         ticket = Ticket(request, plan, candidates, on_progress, progress_every)
@@ -127,7 +133,10 @@ class Engine:
                 "max_candidates": MAX_CANDIDATES, "max_text": MAX_TEXT,
                 "max_batch": self.max_batch, "max_queue": self.max_queue, "rhyme_tones": list(RHYME_TONES),
                 "rules": {name: {"constraint": constraint, "zh": zh, "en": en}
-                          for name, (constraint, zh, en) in RULES.items()}}
+                          for name, (constraint, zh, en) in RULES.items()},
+                "tunes": [{"name": form.name, "pattern": form.pattern, "line_lengths": list(form.line_lengths),
+                           "stanzas": list(form.stanzas), "characters": sum(form.line_lengths)}
+                          for form in self.tunes.values()]}
 
     def close(self) -> None:
         """Stop the decode thread; requests still queued or running are cancelled."""

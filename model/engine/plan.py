@@ -13,6 +13,7 @@ from model.tokenizer import CharTokenizer
 
 DEFAULT_FORM = "七绝"
 MAX_KEYWORDS = 3
+MAX_ECHO = 20  # characters of a bad value an error repeats
 MAX_KEYWORD_CHARS = 4
 # [CLS] [form] ([KW] keyword)* [SEP]: the longest conditioning prefix a request can have.
 MAX_PREFIX_TOKENS = 3 + MAX_KEYWORDS * (1 + MAX_KEYWORD_CHARS)
@@ -74,7 +75,6 @@ def check_ranges(request: PoemRequest) -> None:
     what_zh, what_en = ("主题", "theme") if request.mode == "theme" else ("文字", "text")
     checks = [
         (request.mode in MODES, f"未知模式 {request.mode!r}", f"unknown mode {request.mode!r}; use one of {', '.join(MODES)}"),
-        (request.form in ("", *FORM_NAMES), f"未知诗体 {request.form!r}", f"unknown form {request.form!r}; use one of {', '.join(FORM_NAMES)}"),
         (request.rhyme_tone in RHYME_TONES, f"韵脚声调须为 {' 或 '.join(RHYME_TONES)}",
          f"rhyme_tone must be {' or '.join(RHYME_TONES)}"),
         (len("".join(request.text.split())) <= limit,  # spaces do not count: they are dropped
@@ -96,23 +96,27 @@ def clean_text(text: str) -> str:
     return normalise_punctuation(to_simplified(text))
 
 
-def plan_acrostic(text: str, form_name: str, tokenizer: CharTokenizer) -> Plan:
+def plan_acrostic(text: str, form: Form | None, tokenizer: CharTokenizer) -> Plan:
+    """Heads on the lines in order (a 叠句 opens as the line it repeats, so it takes none)."""
     heads = clean_text(text)
     if not heads:
-        raise PoetryError("藏头诗需要 1–8 个字", "an acrostic needs 1 to 8 characters")
+        raise PoetryError("藏头诗需要至少一个字", "an acrostic needs at least one character")
     for char in heads:
         if not is_ideograph(char):
             raise PoetryError(f"藏头字只能是汉字，“{char}”不是", f"acrostic characters must be Chinese characters; {char!r} is not")
-    if len(heads) > 8:
-        raise PoetryError(f"藏头字最多 8 个，收到 {len(heads)} 个", f"at most 8 acrostic characters, got {len(heads)}")
-    form = FORMS[form_name] if form_name else FORMS["七绝" if len(heads) <= 4 else "七律"]
-    if len(heads) > form.lines:
-        raise PoetryError(f"{form.name}只有 {form.lines} 句，放不下 {len(heads)} 个藏头字",
-                          f"a {form.name} has {form.lines} lines, too few for {len(heads)} acrostic characters")
+    longest = FORMS["七律"]
+    if form is None and len(heads) > longest.lines:
+        raise PoetryError(f"藏头字最多 {longest.lines} 个，收到 {len(heads)} 个",
+                          f"at most {longest.lines} acrostic characters, got {len(heads)}")
+    form = form or FORMS["七绝" if len(heads) <= 4 else "七律"]
+    own_lines = [line for line in range(form.lines) if line not in form.repeats]
+    if len(heads) > len(own_lines):
+        raise PoetryError(f"{form.name}只有 {len(own_lines)} 句可以藏头，放不下 {len(heads)} 个藏头字",
+                          f"a {form.name} has {len(own_lines)} lines to open, too few for {len(heads)} acrostic characters")
     for char in heads:
         if not writable(char, tokenizer):
             raise cannot_write(char)
-    return Plan(form, forced={(i, 0): char for i, char in enumerate(heads)})
+    return Plan(form, forced={(line, 0): char for line, char in zip(own_lines, heads)})
 
 
 def cannot_write(char: str) -> PoetryError:
@@ -158,7 +162,8 @@ def continuation_form(width: int, lines: int, partial: bool, form_name: str) -> 
     return form
 
 
-def plan_continuation(text: str, form_name: str) -> Plan:
+def read_opening(text: str) -> tuple[list[str], str]:
+    """An opening's marked lines and the unmarked rest, or a clear error."""
     opening = clean_text(text)
     if not opening:
         raise PoetryError("续写需要开头", "a continuation needs an opening")
@@ -170,6 +175,31 @@ def plan_continuation(text: str, form_name: str) -> Plan:
         raise cannot_write(rare)
     if not all(is_han(line) for line in complete) or (tail and not is_han(tail)):
         raise PoetryError("开头只能是汉字和标点，且不能有空句", "the opening may hold only Chinese characters and punctuation, with no empty line")
+    return complete, tail
+
+
+def plan_tune_opening(text: str, form: Form) -> Plan:
+    """A 词's opening: marked lines must have the tune's lengths, line by line; unmarked characters
+    fill the tune's cells in order."""
+    complete, tail = read_opening(text)
+    for index, line in enumerate(complete):
+        if index >= form.lines or len(line) != form.line_lengths[index]:
+            wanted = f"{form.line_lengths[index]} 字" if index < form.lines else "没有这一句"
+            raise PoetryError(f"第 {index + 1} 句有 {len(line)} 字，{form.name}第 {index + 1} 句{wanted}（{form.pattern}）",
+                              f"line {index + 1} has {len(line)} characters; {form.name}'s pattern is {form.pattern}")
+    start = sum(form.line_lengths[:len(complete)])
+    cells = [form.cell(offset) for offset in range(form.tokens) if form.cell(offset)[1] < form.line_lengths[form.cell(offset)[0]]]
+    if start + len(tail) > len(cells):
+        raise PoetryError(f"开头比整首{form.name}还长", f"the opening is longer than a whole {form.name}")
+    given = "".join(complete) + tail
+    forced = {cell: char for cell, char in zip(cells, given)}
+    whole = len(complete) + sum(1 for line in range(len(complete), form.lines)
+                                if all((line, c) in forced for c in range(form.line_lengths[line])))
+    return Plan(form, forced=forced, given_lines=whole)
+
+
+def plan_continuation(text: str, form_name: str) -> Plan:
+    complete, tail = read_opening(text)
     width = opening_width(complete, tail, form_name)
     # Whole lines typed without marks count as lines, as do the user's marked ones; what is left is
     # the start of the next line.
@@ -219,18 +249,26 @@ def first_line_rhymes(plan: Plan, asked: bool) -> bool:
     return heard == plan.rhyme_tone or (asked and heard not in (PING, ZE))
 
 
-def plan_request(request: PoemRequest, tokenizer: CharTokenizer) -> Plan:
-    """Validate the request and say what the decoder must do, or raise PoetryError."""
+def plan_request(request: PoemRequest, tokenizer: CharTokenizer, tunes: dict[str, Form] | None = None) -> Plan:
+    """Validate the request and say what the decoder must do, or raise PoetryError; tunes are the
+    词 forms the engine's model can write."""
+    tunes = tunes or {}
     check_ranges(request)
+    tune = tunes.get(request.form)
+    if request.form and request.form not in FORMS and tune is None:
+        raise PoetryError(f"未知诗体或词牌 {request.form[:MAX_ECHO]!r}：诗体为 {'、'.join(FORM_NAMES)}，可写的词牌见 GetInfo（网页 /api/info）",
+                          f"unknown form or tune {request.form[:MAX_ECHO]!r}: forms are {', '.join(FORM_NAMES)}; "
+                          "GetInfo (GET /api/info on the web app) lists the tunes")
+    form = tune or FORMS.get(request.form)
     if request.mode == "acrostic":
-        plan = plan_acrostic(request.text, request.form, tokenizer)
+        plan = plan_acrostic(request.text, form, tokenizer)
     elif request.mode == "continue":
-        plan = plan_continuation(request.text, request.form)
+        plan = plan_tune_opening(request.text, tune) if tune else plan_continuation(request.text, request.form)
     elif request.mode == "theme":
         keywords, left_out = theme_keywords(request.text, tokenizer)
-        plan = Plan(FORMS[request.form or DEFAULT_FORM], keywords=keywords, left_out=left_out)
+        plan = Plan(form or FORMS[DEFAULT_FORM], keywords=keywords, left_out=left_out)
     else:
-        plan = Plan(FORMS[request.form or DEFAULT_FORM])
+        plan = Plan(form or FORMS[DEFAULT_FORM])
     plan.rhyme_tone = rhyme_tone(plan, request.rhyme_tone)
     plan.first_line_rhymes = first_line_rhymes(plan, request.rhyme_first_line)
     return plan

@@ -105,10 +105,14 @@ class VocabProsody:
         self.can_ping = np.zeros(size, dtype=bool)
         self.can_ze = np.zeros(size, dtype=bool)
         self.group_masks: dict[str, np.ndarray] = {}
+        from model.engine.cilin import ci_rhyme_names  # cilin reads this module's table
+
         for index, token in enumerate(tokens):
             for reading in readings().get(token, ()):
                 (self.can_ping if reading.tone == PING else self.can_ze)[index] = True
                 self.group_masks.setdefault(reading.group, np.zeros(size, dtype=bool))[index] = True
+            for name in ci_rhyme_names(token, PING) | ci_rhyme_names(token, ZE):  # 词林正韵's classes too
+                self.group_masks.setdefault(name, np.zeros(size, dtype=bool))[index] = True
         self.known_tone = self.can_ping | self.can_ze
         read = np.array([heard_tone(token) for token in tokens])
         self.reads_ping, self.reads_ze = read == PING, read == ZE  # where one tone must be heard
@@ -120,8 +124,8 @@ class VocabProsody:
         return self.can_ping if tone == PING else self.can_ze
 
     def rhyme_mask(self, groups: frozenset[str] | None, tone: str = PING) -> np.ndarray:
-        """Characters that rhyme in any of groups (平水韵 names the level and oblique groups apart);
-        any character of the tone when groups is None."""
+        """Characters that rhyme in any of groups (平水韵 names the level and oblique groups apart,
+        词林正韵's classes are named apart from both); any character of the tone when groups is None."""
         if groups is None:
             return self.tone_mask(tone)
         mask = np.zeros_like(self.can_ping)

@@ -1,5 +1,7 @@
-// Sets poems as poems: one ruby per character with its tone mark, rhyme characters circled.
+// Sets poems as poems: one ruby per character with its tone mark (and 拼音), rhyme characters circled.
 
+import { element } from "./dom.js";
+import { factsNodes } from "./facts.js";
 import { FORMS, validateLine } from "./validate.js";
 
 const TONES = {
@@ -9,14 +11,6 @@ const TONES = {
 };
 const UNKNOWN_TONE = ["tone-unknown", "？", "声调不明"];
 const MARKS = /[，。？！；：]/u;
-const CHECKS = { well_formed: "合式", kept: "存原句", rhyme: "押韵", meter: "粘对", strict_meter: "严格格律", no_repeat: "不重复", no_copy: "非抄录" };
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** The text cut at its punctuation: [{line, mark}]. */
 export function splitPoem(text) {
@@ -32,18 +26,22 @@ export function splitPoem(text) {
   return pieces;
 }
 
-/** One character: a ruby whose annotation is its tone mark (above, or beside it in 竖排). */
-function charNode(char, tone, classes = []) {
+/** One character: a ruby whose annotation is its tone mark (above, or beside it in 竖排), its 拼音 over that. */
+function charNode(char, tone, classes = [], reading = undefined) {
   // While streaming, hidden stand-ins (a tone mark, an empty cell's 口) keep every cell the size it will have.
   const [toneClass, mark, title] = tone === undefined ? ["tone-none", "○", ""] : TONES[tone] || UNKNOWN_TONE;
   const ruby = element("ruby", ["char", toneClass, ...classes].join(" "));
-  if (title) ruby.title = title;
-  ruby.append(element("span", "glyph", char || "口"), element("rt", "tone-mark", mark));
-  ruby.lastChild.setAttribute("aria-hidden", "true");
+  if (title) ruby.title = reading ? `${reading} · ${title}` : title;
+  const annotation = element("rt", "tone-mark");
+  // With 拼音 shown, the syllable takes the mark's place, coloured by its tone as the mark is.
+  annotation.append(...(reading === undefined ? [] : [element("span", "pinyin", reading)]), element("span", "mark", mark));
+  annotation.setAttribute("aria-hidden", "true");
+  ruby.append(element("span", "glyph", char || "口"), annotation);
   return ruby;
 }
 
-/** A poem still being written: the form's grid, filled as far as the text goes, with a caret. */
+/** A poem still being written: the form's grid, filled as far as the text goes, with a caret; the
+ * user's characters (given: "line,column" -> character) stand in their cells before the model gets there. */
 export function renderStreaming(card, text, form, given) {
   const shape = FORMS[form] || FORMS["七绝"];
   const pieces = splitPoem(text);
@@ -54,18 +52,20 @@ export function renderStreaming(card, text, form, given) {
     const chars = [...(pieces[i]?.line || "")];
     const line = element("p", "line");
     for (let j = 0; j < Math.max(shape.width, chars.length); j += 1) {
-      const classes = [chars[j] ? "" : "empty", given.has(`${i},${j}`) ? "given" : ""].filter(Boolean);
-      line.append(charNode(chars[j], undefined, classes));
+      const char = chars[j] || given.get(`${i},${j}`);
+      const classes = [char ? "" : "empty", given.has(`${i},${j}`) ? "given" : ""].filter(Boolean);
+      line.append(charNode(char, undefined, classes));
     }
     line.append(element("span", pieces[i]?.mark ? "punct" : "punct pending", pieces[i]?.mark || "。"));
     lines.push(line);
   }
   const at = Math.min(pieces.length - (pieces.at(-1)?.mark ? 0 : 1), count - 1);
   lines[Math.max(at, 0)]?.classList.add("writing");
+  body.style.setProperty("--columns", String(count));
   body.replaceChildren(...lines);
 }
 
-function lineNode(poem, glyphs, i, given, onEdit) {
+function lineNode(poem, glyphs, i, { given, pinyin, onEdit }) {
   const line = element("button", "line");
   line.type = "button";
   line.dataset.line = String(i);
@@ -73,36 +73,23 @@ function lineNode(poem, glyphs, i, given, onEdit) {
   const last = [...glyphs[i]].length - 1;
   [...glyphs[i]].forEach((char, j) => {
     const classes = [given.has(`${i},${j}`) ? "given" : "", j === last && poem.rhyme_positions.includes(i) ? "rhyme" : ""];
-    line.append(charNode(char, [...(poem.tones[i] || "")][j] || "？", classes.filter(Boolean)));
+    line.append(charNode(char, [...(poem.tones[i] || "")][j] || "？", classes.filter(Boolean), pinyin?.[i]?.[j]));
   });
   line.append(element("span", "punct", i % 2 ? "。" : "，"));
   line.addEventListener("click", () => onEdit(line, i));
   return line;
 }
 
-function factsNodes(poem, form) {
-  const facts = element("p", "summary");
-  // An opening that filled its form (a last line edited) comes back with nothing written and score 0:
-  // a mean log-probability of written characters is always below 0.
-  const written = poem.score !== 0;
-  facts.append(element("span", "form", form), element("span", "rhyme-group", poem.rhyme_group ? `${poem.rhyme_group}韵` : "未押韵"),
-    element("span", "score", written ? `得分 ${poem.score.toFixed(2)}` : "无新句"));
-  const checks = element("ul", "checks");
-  for (const [name, label] of Object.entries(CHECKS)) {
-    if (!(name in poem.constraints)) continue;
-    const held = poem.constraints[name];
-    const item = element("li", held ? "held" : "broken", `${held ? "✓" : "✗"} ${label}`);
-    checks.append(item);
-  }
-  return [facts, checks];
-}
-
-/** A finished poem: tones, rhyme marks, facts; each line a button that opens it for editing. */
-export function renderFinal(card, poem, { form, given, glyphLines, onEdit }) {
-  const glyphs = glyphLines || poem.lines;
+/** A finished poem: tones (and 拼音 if given), rhyme marks, facts; each line a button that opens it for editing.
+ * view: {form, mode, given, glyphLines (traditional, if shown), pinyin, rules (from /api/info), onEdit}. */
+export function renderFinal(card, poem, view) {
+  const glyphs = view.glyphLines || poem.lines;
   const body = card.querySelector(".poem-body");
-  body.replaceChildren(...glyphs.map((_, i) => lineNode(poem, glyphs, i, given, (line, index) => onEdit(card, line, index))));
-  card.querySelector(".facts").replaceChildren(...factsNodes(poem, form));
+  const onEdit = (line, index) => view.onEdit(card, line, index);
+  body.replaceChildren(...glyphs.map((_, i) => lineNode(poem, glyphs, i, { ...view, onEdit })));
+  body.style.setProperty("--columns", String(glyphs.length));
+  body.classList.toggle("with-pinyin", Boolean(view.pinyin));
+  card.querySelector(".facts").replaceChildren(...factsNodes(poem, view));
   card.classList.remove("streaming");
   card.classList.add("done");
 }

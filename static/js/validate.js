@@ -10,15 +10,28 @@ export const MAX_TEXT = 64;
 export const MAX_THEME = 50;
 const MAX_HEADS = 8;
 const HAN = /^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$/u;
+// CJK Extension B and later: Han characters all the same, but none is in the model's vocabulary.
+const RARE_HAN = /^[\u{20000}-\u{323af}]$/u;
 const LINE_END = /[，。？！；：\n]/u;
 // ASCII and variant punctuation folded to full-width, as the engine does.
 const FOLD = { ",": "，", "、": "，", ";": "；", "!": "！", "?": "？", ".": "。", ":": "：" };
 
 const isHan = (char) => HAN.test(char);
 const firstNonHan = (text) => [...text].find((char) => !isHan(char));
+const notHan = (char, rule) => (RARE_HAN.test(char)
+  ? `模型不会写「${char}」：这个生僻字不在它的字表里，请换一个字`
+  : `${rule}：「${char}」不是`);
 const ok = (fields) => ({ ok: true, message: "", ...fields });
 const fail = (message) => ({ ok: false, message });
 const waiting = (hint) => ({ ok: false, message: "", hint });
+
+/** What 自动 means for a mode, said where the form is chosen. */
+export const AUTO_FORM = {
+  random: "自动：随机写七绝",
+  theme: "自动：主题写七绝",
+  acrostic: "自动：四字以内写七绝，多则七律",
+  continue: "自动：由开头定五言或七言，绝句有余地则写绝句，否则律诗",
+};
 
 /** Which form a request will get: the chosen one, else the engine's default for the mode. */
 export function effectiveForm(mode, form, count = 0, width = 7) {
@@ -33,7 +46,7 @@ function checkAcrostic(raw, form) {
   const heads = raw.replace(/\s+/gu, "");
   if (!heads) return waiting(`输入 1–${MAX_HEADS} 个藏头字，每字起一句`);
   const bad = firstNonHan(heads);
-  if (bad) return fail(`藏头字只能是汉字：「${bad}」不是`);
+  if (bad) return fail(notHan(bad, "藏头字只能是汉字"));
   const count = [...heads].length;
   if (count > MAX_HEADS) return fail(`藏头字最多 ${MAX_HEADS} 个，现有 ${count} 个`);
   if (form && count > FORMS[form].lines) return fail(`${form}只有 ${FORMS[form].lines} 句，放不下 ${count} 个藏头字`);
@@ -45,7 +58,7 @@ function checkAcrostic(raw, form) {
 /** The opening cut into lines: [{line, mark}], the last one possibly without a mark. */
 function splitOpening(raw) {
   const text = [...raw].map((char) => FOLD[char] || char).join("")
-    .replace(/[^\S\n]+/gu, "").replace(/([，。？！；：])\n+/gu, "$1").replace(/\n+/gu, "\n").replace(/^\n|\n$/gu, "");
+    .replace(/[^\S\n]+/gu, "").replace(/([，。？！；：])\n+/gu, "$1").replace(/\n+/gu, "\n").replace(/^\n/gu, "");
   const pieces = [];
   let line = "";
   for (const char of text) {
@@ -82,13 +95,16 @@ function checkContinue(raw, form) {
   if (!pieces.length) return waiting("写下开头一两句，以「，」「。」或换行分句");
   if (pieces.some((piece) => !piece.line)) return fail("开头里有空句：两个标点之间须有字");
   const bad = firstNonHan(pieces.map((piece) => piece.line).join(""));
-  if (bad) return fail(`开头只能是汉字和标点：「${bad}」不是`);
+  if (bad) return fail(notHan(bad, "开头只能是汉字和标点"));
   const marked = pieces.filter((piece) => piece.mark);
   const tail = pieces.at(-1).mark ? "" : pieces.at(-1).line;
   const width = openingWidth(marked, tail, form);
   const wrong = marked.findIndex((piece) => [...piece.line].length !== width);
   if (width !== 5 && width !== 7) return fail("开头各句须同为五字或七字");
-  if (wrong >= 0) return fail(`第 ${wrong + 1} 句有 ${[...marked[wrong].line].length} 字，${form || "这首诗"}每句 ${width} 字`);
+  if (wrong >= 0) {
+    const other = form ? `；换诗体，或选「自动」由开头定五言七言` : "";
+    return fail(`第 ${wrong + 1} 句有 ${[...marked[wrong].line].length} 字，${form || "这首诗"}每句 ${width} 字${other}`);
+  }
   pieces = [...marked, ...cutTail(tail, width)];  // as the engine reads it: lines typed without marks are lines
   const complete = pieces.filter((piece) => piece.mark);
   const partial = pieces.at(-1).mark ? "" : pieces.at(-1).line;
@@ -99,7 +115,9 @@ function checkContinue(raw, form) {
   const given = pieces.flatMap((piece, line) => [...piece.line].map((char, column) => [line, column, char]));
   const rest = FORMS[chosen].lines - complete.length;
   const plan = rest ? `${chosen}，续写其余 ${rest} 句` : `已是整首${chosen}，只标平仄与韵`;
-  return ok({ text, form: chosen, given, hint: `已有 ${complete.length} 句${partial ? `又 ${[...partial].length} 字` : ""} · ${plan}` });
+  // A line typed without its end is finished by the model: said here, never done silently.
+  const unfinished = partial ? `又 ${[...partial].length} 字（第 ${complete.length + 1} 句由模型补足 ${width - [...partial].length} 字）` : "";
+  return ok({ text, form: chosen, given, hint: `已有 ${complete.length} 句${unfinished} · ${plan}` });
 }
 
 function checkTheme(raw) {
@@ -115,17 +133,20 @@ function checkTheme(raw) {
 export function validate(mode, form, raw) {
   if (mode === "acrostic") return checkAcrostic(raw, form);
   if (mode === "continue") return checkContinue(raw, form);
+  // Random and theme poems name no form of their own: say what 自动 will write.
+  const auto = form ? "" : ` · ${AUTO_FORM[mode]}`;
   if (mode === "theme") {
     const result = checkTheme(raw);
-    return result.ok ? { ...result, form: effectiveForm("theme", form) } : result;
+    return result.ok ? { ...result, form: effectiveForm("theme", form), hint: result.hint + auto } : result;
   }
-  return ok({ text: "", form: effectiveForm("random", form), given: [], hint: "随机模式无需输入，直接作诗" });
+  return ok({ text: "", form: effectiveForm("random", form), given: [], hint: `随机模式无需输入，直接作诗${auto}` });
 }
 
 /** An edited line is acceptable when it has exactly the form's width in Han characters. */
 export function validateLine(line, width) {
   const chars = [...line.trim()];
-  if (chars.some((char) => !isHan(char))) return `只能是汉字：「${chars.find((char) => !isHan(char))}」不是`;
+  const bad = firstNonHan(chars.join(""));
+  if (bad) return notHan(bad, "只能是汉字");
   if (chars.length !== width) return `每句 ${width} 字，现有 ${chars.length} 字`;
   return "";
 }

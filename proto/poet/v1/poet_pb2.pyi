@@ -116,7 +116,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetInfoReply(_message.Message):
-    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue", "rhyme_tones", "rules")
+    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue", "rhyme_tones", "rules", "tunes")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     VOCAB_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,7 @@ class GetInfoReply(_message.Message):
     MAX_QUEUE_FIELD_NUMBER: _ClassVar[int]
     RHYME_TONES_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
+    TUNES_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     model_version: str
     vocab_size: int
@@ -139,7 +140,22 @@ class GetInfoReply(_message.Message):
     max_queue: int
     rhyme_tones: _containers.RepeatedScalarFieldContainer[str]
     rules: _containers.RepeatedCompositeFieldContainer[Rule]
-    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ..., rhyme_tones: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
+    tunes: _containers.RepeatedCompositeFieldContainer[Tune]
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ..., rhyme_tones: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., tunes: _Optional[_Iterable[_Union[Tune, _Mapping]]] = ...) -> None: ...
+
+class Tune(_message.Message):
+    __slots__ = ("name", "pattern", "line_lengths", "stanzas", "characters")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    LINE_LENGTHS_FIELD_NUMBER: _ClassVar[int]
+    STANZAS_FIELD_NUMBER: _ClassVar[int]
+    CHARACTERS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    pattern: str
+    line_lengths: _containers.RepeatedScalarFieldContainer[int]
+    stanzas: _containers.RepeatedScalarFieldContainer[int]
+    characters: int
+    def __init__(self, name: _Optional[str] = ..., pattern: _Optional[str] = ..., line_lengths: _Optional[_Iterable[int]] = ..., stanzas: _Optional[_Iterable[int]] = ..., characters: _Optional[int] = ...) -> None: ...
 
 class Rule(_message.Message):
     __slots__ = ("name", "constraint", "zh", "en")
