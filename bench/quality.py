@@ -3,6 +3,9 @@ and the regular poems of 唐诗三百首 (data/test.jsonl, `make data`) judged b
 
     python -m bench.quality [--model model/weights] [--per-cell 50] [--data data]
 
+With a model that knows the 词 tunes, the same number of 词 for each of ten tunes follows
+(bench/quality_ci.py), beside 宋词三百首 (data/test_ci.jsonl).
+
 Per mode × form and overall: the share well-formed and with the user's text kept; then, for ours
 and the masters', every figure of `figures`: the share of poems that rhyme and keep the meter by
 our rules (check.RULES), the share with a first line that ends 平 without rhyming, with 三平尾, with
@@ -24,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Container
 from pathlib import Path
 
+from bench import quality_ci
 from bench.prompts import prompt
 from model.engine import Engine
 from model.engine.check import RULES, check_poem, doublings, repeats, rhymes_on_first_line
@@ -139,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     engine = Engine(args.model, max_batch=64, max_queue=4096)
     try:
         cells = run(engine, args.per_cell)
+        ci_cells = quality_ci.ours(engine, args.per_cell) if engine.tunes else None
     finally:
         engine.close()
     ours = [p for poems in cells.values() for p in poems]
@@ -158,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         print("唐诗三百首: data/test.jsonl is missing (make data)")
     print("targets: well_formed, kept, rhyme, meter 1.0; 重韵 0; repeat_rate ≤ 1.5 × the masters'; "
           "对仗 ≥ 0.8 × the masters'; copied_lines ≤ 0.03")
-    print(json.dumps({"ours": overall, "masters": master}, ensure_ascii=False))
+    ci = quality_ci.report(ci_cells, engine.tunes, args.data / "test_ci.jsonl") if ci_cells else None
+    print(json.dumps({"ours": overall, "masters": master, "ci": ci}, ensure_ascii=False))
 
 
 if __name__ == "__main__":
