@@ -1,7 +1,7 @@
 """PoetClient: the Python way to talk to the model server."""
 from __future__ import annotations
 
-import os
+import json
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -13,12 +13,12 @@ from google.protobuf.descriptor import FieldDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from client.errors import InvalidRequest, PoetClientError, from_rpc_error
+from client.settings import ClientSettings
 from client.types import FaultOut, GenerateResult, PoemOut, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
-FIELDS = ("mode", "form", "text", "n", "seed", "temperature", "top_k", "top_p", "repetition_penalty",
-          "rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy", "rhyme_tone")
+DEFAULTS = ClientSettings()  # the environment is the caller's to read (ClientSettings.from_env)
+FIELDS = tuple(poet_pb2.GenerateRequest.DESCRIPTOR.fields_by_name)  # the request's fields, from the proto
 HEALTH_TIMEOUT_S = 5.0
 BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
 # What each type of request field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is
@@ -28,7 +28,7 @@ TYPE_NAMES = {str: ("字符串", "a string"), int: ("整数", "an integer"), flo
 TYPE_OF_FIELD = {FieldDescriptor.CPPTYPE_STRING: str, FieldDescriptor.CPPTYPE_INT32: int,
                  FieldDescriptor.CPPTYPE_UINT64: int, FieldDescriptor.CPPTYPE_FLOAT: float,
                  FieldDescriptor.CPPTYPE_BOOL: bool}
-NO_RESULT = "模型服务的流没有返回结果就结束了 / the model server's stream ended without a result"
+NO_RESULT = ("模型服务的流没有返回结果就结束了", "the model server's stream ended without a result")
 T = TypeVar("T")
 
 
@@ -45,7 +45,8 @@ def build_request(fields: dict) -> poet_pb2.GenerateRequest:
     """A GenerateRequest from keyword fields; None means 'server default'."""
     unknown = set(fields) - set(FIELDS)
     if unknown:
-        raise InvalidRequest(f"未知字段 / unknown field(s): {', '.join(sorted(unknown))}")
+        names = ", ".join(sorted(unknown))
+        raise InvalidRequest(f"未知字段：{names}", f"unknown field(s): {names}")
     request = poet_pb2.GenerateRequest()
     for name, value in fields.items():
         if value is not None:
@@ -65,21 +66,21 @@ def is_unicode(text: str) -> bool:
 def set_field(request: poet_pb2.GenerateRequest, name: str, value: Any) -> None:
     """Set one field, or raise an InvalidRequest that names it and says what is wrong."""
     if isinstance(value, str) and not is_unicode(value):
-        raise InvalidRequest(f"{name} 含有无效的 Unicode 字符 / {name} is not valid Unicode text")
+        raise InvalidRequest(f"{name} 含有无效的 Unicode 字符", f"{name} is not valid Unicode text")
     try:
         setattr(request, name, value)
     except TypeError:
         zh, en = TYPE_NAMES[TYPE_OF_FIELD[request.DESCRIPTOR.fields_by_name[name].cpp_type]]
-        raise InvalidRequest(f"{name} 须为{zh} / {name} must be {en}, not {type(value).__name__}") from None
+        raise InvalidRequest(f"{name} 须为{zh}", f"{name} must be {en}, not {type(value).__name__}") from None
     except ValueError:  # protobuf's only ValueError here: an integer the field cannot hold
-        raise InvalidRequest(f"{name} 超出范围：{value!r} / {name} is out of range: {value!r}") from None
+        raise InvalidRequest(f"{name} 超出范围：{value!r}", f"{name} is out of range: {value!r}") from None
 
 
 class PoetClient:
     """`with PoetClient() as c: c.generate(mode="acrostic", text="春夏秋冬", form="七绝")`."""
 
-    def __init__(self, address: str | None = None, timeout: float = 60.0, retries: int = 3):
-        self.address = address or os.environ.get("POET_SERVER", DEFAULT_ADDRESS)
+    def __init__(self, address: str | None = None, timeout: float = DEFAULTS.timeout, retries: int = DEFAULTS.retries):
+        self.address = address or DEFAULTS.server
         self.timeout, self.retries = timeout, retries
         self.channel = grpc.insecure_channel(self.address)
         self.stub = poet_pb2_grpc.PoetStub(self.channel)
@@ -111,7 +112,7 @@ class PoetClient:
                 done = reply.HasField("done")
                 yield _event(reply)
             if not done:
-                raise PoetClientError(NO_RESULT)
+                raise PoetClientError(*NO_RESULT)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         finally:
@@ -126,7 +127,12 @@ class PoetClient:
                 "rhyme_tones": list(reply.rhyme_tones),
                 "rules": {r.name: {"constraint": r.constraint, "zh": r.zh, "en": r.en} for r in reply.rules},
                 "tunes": [{"name": t.name, "pattern": t.pattern, "line_lengths": list(t.line_lengths),
-                           "stanzas": list(t.stanzas), "characters": t.characters} for t in reply.tunes]}
+                           "stanzas": list(t.stanzas), "characters": t.characters} for t in reply.tunes],
+                "fields": [{"name": f.name, "type": f.type, "default": json.loads(f.default_json), "zh": f.zh,
+                            "en": f.en, "minimum": f.minimum if f.HasField("minimum") else None,
+                            "maximum": f.maximum if f.HasField("maximum") else None,
+                            "above_minimum": f.above_minimum, "choices": list(f.choices), "nullable": f.nullable}
+                           for f in reply.fields]}
 
     def health(self) -> bool:
         """True when the model server reports SERVING (False when unreachable or draining)."""

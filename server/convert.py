@@ -1,12 +1,14 @@
 """Protobuf <-> engine dataclasses: the only place the two vocabularies meet."""
 from __future__ import annotations
 
+import json
+
 from model.engine.types import PoemRequest, PoemResult, Progress
 from proto.poet.v1 import poet_pb2
 
-OPTIONAL_FIELDS = ("n", "seed", "temperature", "top_k", "top_p", "repetition_penalty", "rhyme",
-                   "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy", "rhyme_tone")
-FLOAT_FIELDS = ("temperature", "top_p", "repetition_penalty")
+REQUEST = poet_pb2.GenerateRequest.DESCRIPTOR
+OPTIONAL_FIELDS = tuple(f.name for f in REQUEST.fields if f.has_presence)  # unset: the engine's default
+FLOAT_FIELDS = tuple(f.name for f in REQUEST.fields if f.cpp_type == f.CPPTYPE_FLOAT)
 INFO_FIELDS = tuple(poet_pb2.GetInfoReply.DESCRIPTOR.fields_by_name)
 
 
@@ -39,4 +41,7 @@ def info_to_pb(info: dict) -> poet_pb2.GetInfoReply:
     fields = {key: value for key, value in info.items() if key in INFO_FIELDS}
     fields["rules"] = [poet_pb2.Rule(name=name, **rule) for name, rule in info.get("rules", {}).items()]
     fields["tunes"] = [poet_pb2.Tune(**tune) for tune in info.get("tunes", [])]
+    fields["fields"] = [poet_pb2.RequestField(default_json=json.dumps(f["default"], ensure_ascii=False),
+                                              **{k: v for k, v in f.items() if k != "default" and v is not None})
+                        for f in info.get("fields", [])]
     return poet_pb2.GetInfoReply(**fields)

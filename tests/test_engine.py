@@ -320,7 +320,7 @@ def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: 
     ({"mode": "continue", "text": "床前明月光，疑是地上霜。", "form": "七绝"}, "5 or 7"),
     ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than a 五绝"),
     ({"mode": "continue", "text": "一二三四五，" * 9}, "more than a 五律"),
-    ({"seed": 2**64}, "2^63"),
+    ({"seed": 2**64}, "9223372036854775807"),
     ({"seed": 1.5}, "seed must be an integer"),
     ({"n": 2.0}, "n must be an integer"),
     ({"top_k": True}, "top_k must be an integer"),

@@ -134,7 +134,7 @@ def test_health_and_reflection(server: str) -> None:
 
 
 @pytest.mark.parametrize("fields, needle", [
-    ({"mode": "sonnet"}, "unknown mode"),
+    ({"mode": "sonnet"}, "mode must be one of random"),
     ({"mode": "acrostic", "text": "春夏秋冬春夏秋冬春"}, "at most 8"),
     ({"mode": "acrostic", "text": "abc"}, "Chinese characters"),
     ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
@@ -154,6 +154,16 @@ def test_bad_requests_are_invalid_argument_with_a_bilingual_message(server: str,
         client.generate(**fields)
     assert needle in error.value.message and " / " in error.value.message
     assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_huge_bad_value_is_invalid_argument_with_a_short_message_and_log_line(server: str, caplog) -> None:
+    caplog.set_level("INFO", logger="poet.grpc")
+    with PoetClient(server, retries=0) as client, pytest.raises(InvalidRequest) as error:
+        client.generate(mode="m" * 20_000)  # echoed whole, its trailer would pass the client's 8 KiB limit
+    assert error.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "mode" in error.value.en and len(error.value.zh) < 200 and len(error.value.en) < 200
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rpc ") and "mmmm" in r.getMessage()]
+    assert "status=INVALID_ARGUMENT" in line and len(line) < 300
 
 
 @pytest.mark.parametrize("method", ["Generate", "GenerateStream"])

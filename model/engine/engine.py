@@ -15,6 +15,7 @@ import numpy as np
 
 from model.engine.candidate import Candidate, Shared
 from model.engine.check import RULES, check_poem
+from model.engine.contract import describe
 from model.engine.copies import CopyTable
 from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
 from model.engine.prosody import VocabProsody
@@ -134,6 +135,7 @@ class Engine:
                 "max_batch": self.max_batch, "max_queue": self.max_queue, "rhyme_tones": list(RHYME_TONES),
                 "rules": {name: {"constraint": constraint, "zh": zh, "en": en}
                           for name, (constraint, zh, en) in RULES.items()},
+                "fields": describe(),
                 "tunes": [{"name": form.name, "pattern": form.pattern, "line_lengths": list(form.line_lengths),
                            "stanzas": list(form.stanzas), "characters": sum(form.line_lengths)}
                           for form in self.tunes.values()]}

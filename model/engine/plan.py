@@ -1,11 +1,10 @@
 """Turn a PoemRequest into a Plan (form, keywords, the characters the user fixed), or a clear error."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MAX_THEME, MODES, RHYME_TONES, PoemRequest,
-                                PoetryError)
+from model.engine.contract import echo, validate
+from model.engine.types import FORM_NAMES, MAX_TEXT, MAX_THEME, PoemRequest, PoetryError
 from model.engine.prosody import PING, ZE, heard_tone
 from model.forms import FORMS, Form
 from model.text import is_han, is_ideograph, normalise_punctuation, split_lines, to_simplified
@@ -13,7 +12,6 @@ from model.tokenizer import CharTokenizer
 
 DEFAULT_FORM = "七绝"
 MAX_KEYWORDS = 3
-MAX_ECHO = 20  # characters of a bad value an error repeats
 MAX_KEYWORD_CHARS = 4
 # [CLS] [form] ([KW] keyword)* [SEP]: the longest conditioning prefix a request can have.
 MAX_PREFIX_TOKENS = 3 + MAX_KEYWORDS * (1 + MAX_KEYWORD_CHARS)
@@ -36,60 +34,13 @@ class Plan:
     rhyme_tone: str = PING  # as asked, unless the user wrote line 2's last character: the tone heard there decides
 
 
-INTEGER_FIELDS = ("n", "top_k")
-NUMBER_FIELDS = ("temperature", "top_p", "repetition_penalty")
-TEXT_FIELDS = ("mode", "form", "text", "rhyme_tone")
-SWITCH_FIELDS = ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
-
-
-def is_integer(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_types(request: PoemRequest) -> None:
-    """Each field of the type it documents (bool is no number here, though Python lets it be one)."""
-    def wrong(name: str, zh_kind: str, en_kind: str) -> PoetryError:
-        return PoetryError(f"{name} 须为{zh_kind}", f"{name} must be {en_kind}")
-
-    for name in TEXT_FIELDS:
-        if not isinstance(getattr(request, name), str):
-            raise wrong(name, "字符串", "a string")
-    for name in SWITCH_FIELDS:
-        if not isinstance(getattr(request, name), bool):
-            raise wrong(name, " true 或 false", "true or false")
-    for name in INTEGER_FIELDS:
-        if not is_integer(getattr(request, name)):
-            raise wrong(name, "整数", "an integer")
-    if request.seed is not None and not is_integer(request.seed):  # None: the engine draws one
-        raise wrong("seed", "整数", "an integer")
-    for name in NUMBER_FIELDS:
-        value = getattr(request, name)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise wrong(name, "数字", "a number")
-
-
-def check_ranges(request: PoemRequest) -> None:
-    """Every field of the type and within the range it documents."""
-    check_types(request)
+def check_request(request: PoemRequest) -> None:
+    """Every field of its type and range (the contract), and the text within its mode's limit."""
+    validate(request)
     limit = MAX_THEME if request.mode == "theme" else MAX_TEXT
     what_zh, what_en = ("主题", "theme") if request.mode == "theme" else ("文字", "text")
-    checks = [
-        (request.mode in MODES, f"未知模式 {request.mode!r}", f"unknown mode {request.mode!r}; use one of {', '.join(MODES)}"),
-        (request.rhyme_tone in RHYME_TONES, f"韵脚声调须为 {' 或 '.join(RHYME_TONES)}",
-         f"rhyme_tone must be {' or '.join(RHYME_TONES)}"),
-        (len("".join(request.text.split())) <= limit,  # spaces do not count: they are dropped
-         f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)"),
-        (1 <= request.n <= MAX_CANDIDATES, f"候选数须在 1–{MAX_CANDIDATES} 之间", f"n must be between 1 and {MAX_CANDIDATES}"),
-        (request.seed is None or 0 <= request.seed < 2**63, "随机种子须为 0 到 2^63−1 之间的整数",
-         "seed must be an integer from 0 to 2^63 − 1"),
-        (0 < request.temperature <= 2 and math.isfinite(request.temperature), "温度须在 (0, 2] 之间", "temperature must be in (0, 2]"),
-        (0 <= request.top_k <= 1000, "top_k 须在 0–1000 之间", "top_k must be between 0 and 1000"),
-        (0 < request.top_p <= 1, "top_p 须在 (0, 1] 之间", "top_p must be in (0, 1]"),
-        (1 <= request.repetition_penalty <= 2, "重复惩罚须在 [1, 2] 之间", "repetition_penalty must be in [1, 2]"),
-    ]
-    for ok, zh, en in checks:
-        if not ok:
-            raise PoetryError(zh, en)
+    if len("".join(request.text.split())) > limit:  # spaces do not count: they are dropped
+        raise PoetryError(f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)")
 
 
 def clean_text(text: str) -> str:
@@ -253,11 +204,11 @@ def plan_request(request: PoemRequest, tokenizer: CharTokenizer, tunes: dict[str
     """Validate the request and say what the decoder must do, or raise PoetryError; tunes are the
     词 forms the engine's model can write."""
     tunes = tunes or {}
-    check_ranges(request)
+    check_request(request)
     tune = tunes.get(request.form)
     if request.form and request.form not in FORMS and tune is None:
-        raise PoetryError(f"未知诗体或词牌 {request.form[:MAX_ECHO]!r}：诗体为 {'、'.join(FORM_NAMES)}，可写的词牌见 GetInfo（网页 /api/info）",
-                          f"unknown form or tune {request.form[:MAX_ECHO]!r}: forms are {', '.join(FORM_NAMES)}; "
+        raise PoetryError(f"未知诗体或词牌 {echo(request.form)}：诗体为 {'、'.join(FORM_NAMES)}，可写的词牌见 GetInfo（网页 /api/info）",
+                          f"unknown form or tune {echo(request.form)}: forms are {', '.join(FORM_NAMES)}; "
                           "GetInfo (GET /api/info on the web app) lists the tunes")
     form = tune or FORMS.get(request.form)
     if request.mode == "acrostic":

@@ -42,11 +42,11 @@ class PoemRequest:
     repetition_penalty: float = 1.1  # [1, 2]
     rhyme: bool = True  # even lines rhyme in one 平水韵 level-tone group
     rhyme_first_line: bool = False  # line 1 rhymes too (usual for 七言)
-    rhyme_tone: str = "平"  # 平: rhyme in a level-tone group; 仄: in an oblique one (a continuation's opening decides)
     meter: bool = True  # 2nd/4th/6th characters follow 粘对
     strict_meter: bool = False  # every character follows a regulated template
     no_repeat: bool = True  # no repeated line; a character at most twice
     no_copy: bool = True  # no line copied verbatim from the training poems
+    rhyme_tone: str = "平"  # 平: rhyme in a level-tone group; 仄: in an oblique one (a continuation's opening decides)
 
     def to_dict(self) -> dict:
         return asdict(self)

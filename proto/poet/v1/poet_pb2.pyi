@@ -116,7 +116,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetInfoReply(_message.Message):
-    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue", "rhyme_tones", "rules", "tunes")
+    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue", "rhyme_tones", "rules", "tunes", "fields")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     VOCAB_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +129,7 @@ class GetInfoReply(_message.Message):
     RHYME_TONES_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
     TUNES_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     model_version: str
     vocab_size: int
@@ -141,7 +142,32 @@ class GetInfoReply(_message.Message):
     rhyme_tones: _containers.RepeatedScalarFieldContainer[str]
     rules: _containers.RepeatedCompositeFieldContainer[Rule]
     tunes: _containers.RepeatedCompositeFieldContainer[Tune]
-    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ..., rhyme_tones: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., tunes: _Optional[_Iterable[_Union[Tune, _Mapping]]] = ...) -> None: ...
+    fields: _containers.RepeatedCompositeFieldContainer[RequestField]
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ..., rhyme_tones: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., tunes: _Optional[_Iterable[_Union[Tune, _Mapping]]] = ..., fields: _Optional[_Iterable[_Union[RequestField, _Mapping]]] = ...) -> None: ...
+
+class RequestField(_message.Message):
+    __slots__ = ("name", "type", "default_json", "zh", "en", "minimum", "maximum", "above_minimum", "choices", "nullable")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    ZH_FIELD_NUMBER: _ClassVar[int]
+    EN_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+    ABOVE_MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    NULLABLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    default_json: str
+    zh: str
+    en: str
+    minimum: float
+    maximum: float
+    above_minimum: bool
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    nullable: bool
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default_json: _Optional[str] = ..., zh: _Optional[str] = ..., en: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., above_minimum: _Optional[bool] = ..., choices: _Optional[_Iterable[str]] = ..., nullable: _Optional[bool] = ...) -> None: ...
 
 class Tune(_message.Message):
     __slots__ = ("name", "pattern", "line_lengths", "stanzas", "characters")
