@@ -11,8 +11,9 @@ import pytest
 
 from model.engine import Engine
 from model.engine.candidate import Candidate
-from model.engine.engine import OPENING_TOKENS
 from model.engine.check import check_poem
+from model.engine.parallel import couplet_parallelism
+from model.engine.engine import OPENING_TOKENS
 from model.engine.meter import next_key, template
 from model.engine.plan import MAX_KEYWORD_CHARS, MAX_KEYWORDS
 from model.engine.prosody import BOTH, PING, UNKNOWN, ZE, heard_tone, rhyme_groups
@@ -41,7 +42,7 @@ def test_every_mode_and_form_is_well_formed_and_constrained(engine: Engine, mode
             assert all(poem.constraints.values()) and poem.faults == [], (poem.text, poem.constraints, poem.faults)
             facts = check_poem(poem.lines, FORMS[form], False)  # checked again, independently
             assert facts["well_formed"] and facts["rhyme"] and facts["meter"] and facts["no_repeat"]
-            assert poem.text == "".join(l + ("，" if i % 2 == 0 else "。") for i, l in enumerate(poem.lines))
+            assert poem.text == "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(poem.lines))
             if mode == "acrostic":
                 assert "".join(line[0] for line in poem.lines) == HEADS[:FORMS[form].lines]
             if mode == "continue":
@@ -495,3 +496,31 @@ def test_no_generated_line_ends_on_a_level_tone_it_may_not_use(engine: Engine) -
         assert heard_tone(first) == ZE or 0 in poem.rhyme_positions, poem.text
         ends = [line[-1] for line in poem.lines]
         assert len(set(ends)) == len(ends), poem.text  # no 重韵
+
+
+def test_an_answering_line_is_the_best_of_its_versions(tiny_model_dir, monkeypatch) -> None:
+    """With line_choices 3, lines 4 and 6 of a 律诗 are each written three times and the one that faces
+    the line before best stays; the poem still keeps every rule, and the same seed gives it again."""
+    choices: list[tuple[str, list[str], str]] = []  # (the line above, the versions, the one kept)
+    real = Candidate._weigh
+
+    def weigh_and_record(self, line):
+        earlier = [written.text for written in self.alternatives]
+        current, above = self.lines()[line], self.lines()[line - 1]
+        real(self, line)
+        if not self.alternatives:  # the choice was just made
+            choices.append((above, earlier + [current], self.lines()[line]))
+
+    monkeypatch.setattr(Candidate, "_weigh", weigh_and_record)
+    engine = Engine(tiny_model_dir, max_batch=8, max_queue=8, line_choices=3)
+    try:
+        first = engine.generate(PoemRequest(form="七律", seed=5), timeout=60).poems[0]
+        again = engine.generate(PoemRequest(form="七律", seed=5), timeout=60).poems[0]
+    finally:
+        engine.close()
+    assert first.text == again.text and all(first.constraints.values()) and first.faults == []
+    assert len(choices) == 4  # lines 4 and 6, in both poems
+    for above, versions, kept in choices:
+        assert len(versions) == 3 and kept in versions
+        assert couplet_parallelism(above, kept) == max(couplet_parallelism(above, v) for v in versions)
+    assert [kept for _, _, kept in choices[:2]] == [first.lines[3], first.lines[5]]

@@ -17,8 +17,11 @@ from client import GenerateResult, InvalidRequest, PoetClient, Progress, ServerB
 from model.engine.types import CancelledError
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.grpc_errors import CallGate, ShuttingDown
-from server.grpc_server import RPC_NICENESS, STREAM_EVERY, lower_thread_priority, main
+from server.grpc_server import lower_thread_priority, main
+from server.settings import ServerSettings
 from tests.grpc_helpers import running_server, start_server_process
+
+DEFAULTS = ServerSettings()
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,12 @@ def test_theme_reports_keywords(server: str) -> None:
     assert result.keywords
 
 
+def last_line_start(text: str) -> int:
+    """Where the last line of a poem's text (finished or not) begins."""
+    body = text[:-1] if text and text[-1] in "，。" else text
+    return max(body.rfind("，"), body.rfind("。")) + 1
+
+
 def test_stream_sends_growing_progress_then_one_result(server: str) -> None:
     with PoetClient(server) as client:
         events = list(client.stream(mode="random", form="七律", n=2, seed=4))
@@ -81,9 +90,11 @@ def test_stream_sends_growing_progress_then_one_result(server: str) -> None:
     for index in final:
         texts = [e.text for e in events[:-1] if e.index == index]
         assert texts and texts[-1] == final[index]
-        # Each update grows the text (by --stream-every characters), or cuts it back to re-sample a line.
-        assert all(b.startswith(a) or a.startswith(b) for a, b in zip(texts, texts[1:]))
-        assert len(texts) >= len(final[index]) // STREAM_EVERY  # an update every few characters
+        # Each update grows the text (by --stream-every characters), or changes only its last line: cut
+        # back to re-sample it, or an answering line replaced by its best version.
+        assert all(b.startswith(a) or len(os.path.commonprefix([a, b])) >= last_line_start(a)
+                   for a, b in zip(texts, texts[1:]))
+        assert len(texts) >= len(final[index]) // DEFAULTS.stream_every  # an update every few characters
 
 
 def test_info(server: str) -> None:
@@ -101,7 +112,7 @@ def test_rpc_threads_run_nicer_than_the_decoder(server: str) -> None:
     decoder_niceness = os.getpriority(os.PRIO_PROCESS, decoder.native_id)
     assert rpc_threads
     for thread in rpc_threads:
-        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == min(decoder_niceness + RPC_NICENESS, 19)
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == min(decoder_niceness + DEFAULTS.rpc_nice, 19)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="thread niceness is Linux's")
@@ -110,7 +121,7 @@ def test_a_thread_that_may_not_lower_its_priority_still_serves(monkeypatch, capl
         raise PermissionError("not here")
 
     monkeypatch.setattr(os, "setpriority", forbidden)
-    lower_thread_priority(RPC_NICENESS)  # the pool's initializer: raising would break every RPC
+    lower_thread_priority(DEFAULTS.rpc_nice)  # the pool's initializer: raising would break every RPC
     assert any("priority" in record.message for record in caplog.records)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from model.engine.copies import CopyTable
+from model.engine.parallel import couplet_parallelism
 from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, template
 from model.engine.plan import Plan
 from model.engine.cilin import rhyme_names
@@ -22,6 +23,17 @@ MIN_ALLOWED_MASS = 1e-4  # below this the model finds every allowed character im
 
 
 @dataclass
+class Written:
+    """A finished line kept while its alternatives are written: its tokens, their log-probabilities
+    and text, and how well it answers the line before (对仗, then the model's own score)."""
+
+    tokens: list[int]
+    logprobs: list[float | None]
+    text: str
+    merit: tuple[float, float]
+
+
+@dataclass
 class Shared:
     """Per-engine tables every candidate reads."""
 
@@ -29,6 +41,7 @@ class Shared:
     prosody: VocabProsody
     han: np.ndarray  # tokens that may stand in a line
     copies: CopyTable  # lines of the training poems
+    line_choices: int = 1  # lines written for each answering line of a 律诗's middle couplets, the best kept
     masks: dict[tuple, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -80,6 +93,7 @@ class Candidate:
         self.forced_tokens = [(cell, token) for cell, token in sorted(forced.items()) if shared.is_han[token]]
         self.forced_cells = [cell for cell, _ in self.forced_tokens]
         self.attempts = [0] * self.form.lines
+        self.alternatives: list[Written] = []  # the current answering line's finished versions
         self.fed = 0
         self.row = -1
         self._append_forced()
@@ -143,9 +157,36 @@ class Candidate:
         if choice is None or (choice.allowed_mass < MIN_ALLOWED_MASS and not relaxed):
             return self._retry_line(line)
         self._append(choice.token, choice.logprob)
-        if column == self.lengths[line] - 1 and not relaxed and not self._line_acceptable(line):
-            return self._retry_line(line)
+        if column == self.lengths[line] - 1 and not relaxed:
+            if not self._line_acceptable(line):
+                return self._retry_line(line)
+            if self._answers_a_couplet(line) and self.shared.line_choices > 1:
+                return self._weigh(line)
         self._append_forced()
+
+    def _answers_a_couplet(self, line: int) -> bool:
+        """Whether the line answers a 律诗's middle couplet (lines 4 and 6), where 对仗 is wanted."""
+        return self.form.regulated and self.form.lines == 8 and line in (3, 5)
+
+    def _weigh(self, line: int) -> None:
+        """Keep this version of an answering line; write another until there are line_choices, then
+        go on with the one that faces the line before best (the model's score breaking ties)."""
+        start = self.poem_start + self.form.line_starts[line]
+        chosen = [lp for lp in self.logprobs[start:] if lp is not None]
+        lines = self.lines()
+        merit = (couplet_parallelism(lines[line - 1], lines[line]), sum(chosen) / max(len(chosen), 1))
+        self.alternatives.append(Written(self.tokens[start:], self.logprobs[start:],
+                                         self._text[start - self.poem_start:], merit))
+        if len(self.alternatives) < self.shared.line_choices:
+            self._cut(line)
+            return self._refill()
+        best = max(self.alternatives, key=lambda written: written.merit)
+        if best is not self.alternatives[-1]:  # the last one is in place already
+            self._cut(line)
+            for token, logprob, char in zip(best.tokens, best.logprobs, best.text):
+                self._append(token, logprob, char)
+        self.alternatives = []
+        self._refill()
 
     def _append_forced(self) -> None:
         """Append punctuation, a 叠句's repeat of the line before, and the user's characters up to
@@ -176,11 +217,20 @@ class Candidate:
     def _retry_line(self, line: int) -> None:
         """Drop the current line back to its start (keeping the user's characters) and sample it again."""
         self.attempts[line] += 1
+        self._cut(line)
+        self._refill()
+
+    def _cut(self, line: int) -> None:
+        """Drop the poem's tokens back to the start of a line."""
         start = self.poem_start + self.form.line_starts[line]
         del self.tokens[start:], self.logprobs[start:]
         is_han = self.shared.is_han
         self.han_counts = Counter(t for t in self.tokens[self.poem_start:] if is_han[t])
         self._text = self._text[:start - self.poem_start]
+
+    def _refill(self) -> None:
+        """After a cut: the forced tokens up to the next free cell, and feeding from the first token
+        the cache no longer holds (at least the last one: its logits choose the next)."""
         self._append_forced()
         self.fed = min(self.fed, len(self.tokens) - 1)
 

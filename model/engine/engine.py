@@ -29,6 +29,7 @@ from model.tokenizer import CharTokenizer, form_token
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
 OPENING_TOKENS = 2  # every prefix starts [CLS] [form]: their keys and values are computed once per form
+LINE_CHOICES = 2  # versions written of a 律诗's answering lines 4 and 6, the more parallel kept (1: the first)
 
 
 class Ticket:
@@ -69,7 +70,7 @@ class Engine:
     """Loads the OpenVINO IR once and decodes every request's candidates in one shared batch."""
 
     def __init__(self, model_dir: Path, max_batch: int = 64, max_queue: int = 256, threads: int = 0,
-                 precision: str = "f32"):
+                 precision: str = "f32", line_choices: int = LINE_CHOICES):
         model_dir = Path(model_dir)
         self.tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
@@ -90,7 +91,8 @@ class Engine:
         # A new row starts from its form's cached opening instead of feeding it: 2 of a 七律's 65 steps.
         self.openings = {form: self._opening(form) for form in forms}
         han = np.array([is_han(token) for token in self.tokenizer.tokens])
-        self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir))
+        self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir),
+                             line_choices)
         self.waiting: deque[Ticket] = deque()
         self.live: list[Candidate] = []
         self.owner: dict[int, Ticket] = {}  # id(candidate) -> its ticket
