@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.engine import Engine
+from model.engine import Engine, Router, open_engine
 from model.engine.prosody import PING, ZE, heard_tone
 from model.engine.types import PoemRequest, PoetryError
 from model.forms import tunes
@@ -74,3 +74,22 @@ def test_info_lists_the_tunes_with_their_patterns(engine: Engine) -> None:
     listed = {t["name"]: t for t in engine.info()["tunes"]}
     assert len(listed) == 40 and listed["浣溪沙"]["pattern"] == "7-7-7 / 7-7-7" and listed["浣溪沙"]["characters"] == 42
     assert listed["如梦令"]["stanzas"] == [7]
+
+
+def test_the_router_decodes_verse_and_ci_in_batches_of_their_own(tiny_model_dir) -> None:
+    router = open_engine(tiny_model_dir, max_batch=8, max_queue=16)
+    try:
+        assert isinstance(router, Router)
+        assert router.regular.runtime.max_positions < router.ci.runtime.max_positions  # 诗's cache is narrower
+        verse = router.submit(PoemRequest(form="七律", seed=1))
+        ci = router.submit(PoemRequest(form="浣溪沙", seed=1))
+        assert router.engine_for(PoemRequest(form="七律")) is router.regular
+        assert router.engine_for(PoemRequest(form="浣溪沙")) is router.ci and not router.regular.tunes
+        assert [len(l) for l in ci.result(timeout=60).poems[0].lines] == [7] * 6
+        assert len(verse.result(timeout=60).poems[0].lines) == 8
+        info = router.info()
+        assert info["forms"] == ["五绝", "七绝", "五律", "七律"] and len(info["tunes"]) == 40
+        with pytest.raises(PoetryError, match="GetInfo"):
+            router.submit(PoemRequest(form="宋词"))
+    finally:
+        router.close()

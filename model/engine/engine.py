@@ -22,7 +22,7 @@ from model.engine.prosody import VocabProsody
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, RHYME_TONES, CancelledError,
                                 OverloadedError, Poem, PoemRequest, PoemResult, Progress)
-from model.forms import FORMS, tunes
+from model.forms import FORMS, Form, tunes
 from model.text import is_han
 from model.tokenizer import CharTokenizer, form_token
 
@@ -66,21 +66,27 @@ class Ticket:
                 self.on_progress(Progress(candidate.index, text))
 
 
+def known_tunes(model_dir: Path) -> dict[str, Form]:
+    """The 词 tunes a model knows: its vocabulary has their token and its positions hold them."""
+    vocabulary = set(CharTokenizer.load(Path(model_dir) / "vocab.txt").tokens)
+    positions = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))["max_position_embeddings"]
+    return {name: form for name, form in tunes().items()
+            if form_token(name) in vocabulary and MAX_PREFIX_TOKENS + form.tokens <= positions}
+
+
 class Engine:
     """Loads the OpenVINO IR once and decodes every request's candidates in one shared batch."""
 
     def __init__(self, model_dir: Path, max_batch: int = 64, max_queue: int = 256, threads: int = 0,
-                 precision: str = "f32", line_choices: int = LINE_CHOICES):
+                 precision: str = "f32", line_choices: int = LINE_CHOICES, tunes_too: bool = True):
         model_dir = Path(model_dir)
         self.tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         self.model_name = config.get("poet_model_name", model_dir.name)
         self.model_version = config.get("poet_model_version", "dev")
         self.max_batch, self.max_queue = max(max_batch, MAX_CANDIDATES), max_queue
-        positions = config["max_position_embeddings"]
-        # The 词 tunes this model knows: its vocabulary has their token and its positions hold them.
-        self.tunes = {name: form for name, form in tunes().items()
-                      if form_token(name) in self.tokenizer.ids and MAX_PREFIX_TOKENS + form.tokens <= positions}
+        # The 词 tunes, unless this engine is for 诗 only (router.py: its cache is half as wide).
+        self.tunes = known_tunes(model_dir) if tunes_too else {}
         forms = FORMS | self.tunes
         # The cache holds the longest sequence a request can make, not every position the model
         # knows: every step reads all of it (a 七律's 82 columns are 50 MB at batch 64; the longest
