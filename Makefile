@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch lies in /opt/wheels on our machines; pip must take it from there.
 WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: run test install install-dev proto data train export bench clean
+.PHONY: run test test-fast lint format install install-dev proto data train export bench clean
 
 # Serving only (requirements.txt, no torch), then the project itself, editable, for its console
 # scripts bert-poet, poet and poet-batch. The gRPC code is committed, so serving needs no codegen.
@@ -27,8 +27,18 @@ install-dev: $(BIN)/.installed-dev
 run: install  ## model server + web app on localhost
 	$(BIN)/python -m server.run
 
-test: install-dev  ## the whole suite (tests/test_proto.py checks the committed gRPC code)
+test: install-dev lint  ## lint, then the whole suite (tests/test_proto.py checks the committed gRPC code)
 	$(BIN)/python -m pytest
+
+test-fast: install-dev  ## the rules, the client, the web app and the conversions: no model, no subprocess, no browser
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lint: install-dev  ## ruff's checks ([tool.ruff] in pyproject.toml)
+	$(BIN)/ruff check .
+
+format: install-dev  ## rewrite the code in ruff's format, and fix what ruff's checks can fix by themselves
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 proto: install-dev  ## regenerate the gRPC code after editing poet.proto
 	$(BIN)/python -m proto.build

@@ -9,6 +9,7 @@ Prints p50/p95 latency of one poem, throughput at 1/8/32/64 concurrent requests,
 the ratios engine/baseline; the throughput ratio takes the baseline's speed from a round of its
 poems timed just before the 64-request level.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
-from model.engine import Engine
+from model.engine import Engine, Router, open_engine
 from model.engine.types import PoemRequest
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
 CONCURRENCY = (1, 8, 32, 64)
 ROUND = 5  # poems timed in a row before switching between baseline and engine
 THROUGHPUT_SECONDS = 10.0  # each concurrency level starts poems for this long (the drain after
-                           # it, with fewer than N in flight, weighs less the longer it is)
+# it, with fewer than N in flight, weighs less the longer it is)
 
 
 def cpu_summary() -> str:
@@ -88,7 +89,9 @@ def timed(run: Callable[[int], object], seeds: range) -> list[float]:
     return times
 
 
-def bench_latency(baseline: Callable[[int], str], engine: Engine, poems: int) -> tuple[list[float], list[float]]:
+def bench_latency(
+    baseline: Callable[[int], str], engine: Engine | Router, poems: int
+) -> tuple[list[float], list[float]]:
     """Seconds per poem of the baseline and of the engine, timed in alternating rounds of ROUND poems
     so that both see the same machine: on a shared VM its speed drifts by 2x within minutes."""
     baseline(0), engine.generate(PoemRequest(form="七律", seed=0))  # warm-up
@@ -100,7 +103,7 @@ def bench_latency(baseline: Callable[[int], str], engine: Engine, poems: int) ->
     return base, latencies
 
 
-def keep_in_flight(engine: Engine, concurrency: int, seconds: float, form: str = "七律") -> tuple[int, float]:
+def keep_in_flight(engine: Engine | Router, concurrency: int, seconds: float, form: str = "七律") -> tuple[int, float]:
     """Poems the engine finished and the seconds it took, keeping `concurrency` requests in flight
     (a new one starts as soon as any finishes) for `seconds`, then waiting for the last (as
     bench.load's clients do)."""
@@ -118,7 +121,7 @@ def keep_in_flight(engine: Engine, concurrency: int, seconds: float, form: str =
     return poems, time.monotonic() - started
 
 
-def bench_throughput(baseline: Callable[[int], str], engine: Engine) -> tuple[dict[int, float], float]:
+def bench_throughput(baseline: Callable[[int], str], engine: Engine | Router) -> tuple[dict[int, float], float]:
     """Poems/s with `concurrent` requests kept in flight, for each level of CONCURRENCY, and the
     baseline's single-stream poems/s timed in a round of ROUND poems just before the last level,
     so that the throughput ratio compares the same minute of this VM."""
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--precision", default="f32", help="OpenVINO inference precision (f32, bf16)")
     args = parser.parse_args(argv)
     baseline = load_baseline(args.model)
-    engine = Engine(args.model, max_batch=64, max_queue=256, precision=args.precision)
+    engine = open_engine(args.model, max_batch=64, max_queue=256, precision=args.precision)
     try:
         base, latencies = bench_latency(baseline, engine, args.poems)
         throughput, baseline_rate = bench_throughput(baseline, engine)
@@ -146,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         engine.close()
     base_p50, base_rate = statistics.median(base), 1 / statistics.mean(base)
     result = {
-        "baseline_p50_ms": round(base_p50 * 1000, 1), "baseline_p95_ms": round(percentile(base, 0.95) * 1000, 1),
+        "baseline_p50_ms": round(base_p50 * 1000, 1),
+        "baseline_p95_ms": round(percentile(base, 0.95) * 1000, 1),
         "baseline_poems_per_s": round(base_rate, 2),
         "engine_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "engine_p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
@@ -159,14 +163,19 @@ def main(argv: list[str] | None = None) -> None:
         "precision": args.precision,
         "cpu": cpu_summary(),
     }
-    print(f"baseline (PyTorch eager, recompute)  p50 {result['baseline_p50_ms']} ms  p95 {result['baseline_p95_ms']} ms  "
-          f"{result['baseline_poems_per_s']} poems/s")
+    print(
+        f"baseline (PyTorch eager, recompute)  p50 {result['baseline_p50_ms']} ms  p95 {result['baseline_p95_ms']} ms  "
+        f"{result['baseline_poems_per_s']} poems/s"
+    )
     print(f"engine (OpenVINO, KV cache)          p50 {result['engine_p50_ms']} ms  p95 {result['engine_p95_ms']} ms")
     for concurrent, rate in result["engine_poems_per_s"].items():
         print(f"  {concurrent:3d} concurrent: {rate} poems/s")
-    print(f"latency ×{result['latency_ratio']} (target ≥15)   throughput@64 ×{result['throughput_ratio_64_vs_baseline_1']}"
-          f" of baseline single-stream ({result['baseline_poems_per_s_before_64']} poems/s just before; target ≥50)"
-          f"   peak RSS {result['peak_rss_mb']} MB   ({result['cpu']})")
+    print(
+        f"latency ×{result['latency_ratio']} (target ≥15)   "
+        f"throughput@64 ×{result['throughput_ratio_64_vs_baseline_1']} of baseline single-stream "
+        f"({result['baseline_poems_per_s_before_64']} poems/s just before; target ≥50)"
+        f"   peak RSS {result['peak_rss_mb']} MB   ({result['cpu']})"
+    )
     print(json.dumps(result))
 
 

@@ -14,13 +14,13 @@ drifts within minutes), and the script prints the server's throughput as a share
 that engine decodes as many rows at once as the server says it does (GetInfo), else --max-batch.
 Only loopback addresses are accepted: this is a benchmark, not a way to flood someone's server.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
 import ipaddress
 import json
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,10 +29,12 @@ from pathlib import Path
 import grpc
 
 from bench.engine import DEFAULT_MODEL, keep_in_flight
-from model.engine import Engine
+from client.settings import ClientSettings
+from model.engine import open_engine
 from model.engine.types import PoemRequest
 from model.forms import FORMS
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
+from server.settings import ServerSettings
 
 CALL_TIMEOUT_S = 120.0
 INFO_TIMEOUT_S = 5.0
@@ -113,11 +115,16 @@ def run(address: str, concurrency: int, seconds: float, form: str, tally: Tally 
 
 def summary(tally: Tally, concurrency: int, form: str) -> dict:
     """Throughput, latency percentiles and errors of a tally."""
-    return {"concurrency": concurrency, "form": form, "seconds": round(tally.seconds, 1), "poems": len(tally.poems),
-            "poems_per_s": round(len(tally.poems) / tally.seconds, 2),
-            **{f"p{p}_ms": percentile_ms(tally.poems, p / 100) for p in (50, 95, 99)},
-            **{f"first_p{p}_ms": percentile_ms(tally.first, p / 100) for p in (50, 95, 99)},
-            "errors": dict(tally.errors)}
+    return {
+        "concurrency": concurrency,
+        "form": form,
+        "seconds": round(tally.seconds, 1),
+        "poems": len(tally.poems),
+        "poems_per_s": round(len(tally.poems) / tally.seconds, 2),
+        **{f"p{p}_ms": percentile_ms(tally.poems, p / 100) for p in (50, 95, 99)},
+        **{f"first_p{p}_ms": percentile_ms(tally.first, p / 100) for p in (50, 95, 99)},
+        "errors": dict(tally.errors),
+    }
 
 
 def server_max_batch(address: str) -> int | None:
@@ -130,10 +137,11 @@ def server_max_batch(address: str) -> int | None:
     return reply.max_batch or None
 
 
-def compare(address: str, model: Path, concurrency: int, seconds: float, form: str,
-            max_batch: int) -> tuple[Tally, float]:
+def compare(
+    address: str, model: Path, concurrency: int, seconds: float, form: str, max_batch: int
+) -> tuple[Tally, float]:
     """The server's tally and the in-process engine's poems/s (max_batch rows at once), loaded in turns."""
-    engine = Engine(model, max_batch=max_batch)
+    engine = open_engine(model, max_batch=max_batch)
     try:
         engine.generate(PoemRequest(form=form, seed=0))  # warm-up
         tally, poems, elapsed = Tally(), 0, 0.0
@@ -148,16 +156,22 @@ def compare(address: str, model: Path, concurrency: int, seconds: float, form: s
 
 def main(argv: list[str] | None = None) -> None:
     """Parse flags, refuse non-loopback servers, run and print the numbers."""
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--server", default=os.environ.get("POET_SERVER", "127.0.0.1:50051"), help="HOST:PORT")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    client, server = ClientSettings.from_env(), ServerSettings.from_env()
+    parser.add_argument("--server", default=client.server, help="HOST:PORT")
     parser.add_argument("--concurrency", type=int, default=64, help="clients streaming at once")
     parser.add_argument("--seconds", type=float, default=60, help="how long to keep starting poems")
     parser.add_argument("--form", default="七律", choices=list(FORMS))
     parser.add_argument("--in-process", action="store_true", help="also run the load on an engine in this process")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="weights for --in-process")
-    parser.add_argument("--max-batch", type=int, default=int(os.environ.get("POET_MAX_BATCH", "64")),
-                        help="rows the --in-process engine decodes together when the server's GetInfo does not say")
+    parser.add_argument(
+        "--max-batch",
+        type=int,
+        default=server.max_batch,
+        help="rows the --in-process engine decodes together when the server's GetInfo does not say",
+    )
     args = parser.parse_args(argv)
     if not is_loopback(args.server):
         parser.error(f"{args.server} is not a loopback address")
@@ -168,15 +182,21 @@ def main(argv: list[str] | None = None) -> None:
         tally, engine_rate = run(args.server, args.concurrency, args.seconds, args.form), None
     result = summary(tally, args.concurrency, args.form)
     if engine_rate:
-        result |= {"in_process_poems_per_s": round(engine_rate, 2),
-                   "server_share_of_in_process": round(result["poems_per_s"] / engine_rate, 3)}
-    print(f"{result['poems']} poems in {result['seconds']} s at concurrency {args.concurrency}: "
-          f"{result['poems_per_s']} poems/s; latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-          f"p99 {result['p99_ms']} ms; first message p50 {result['first_p50_ms']} ms; "
-          f"errors {result['errors'] or 'none'}")
+        result |= {
+            "in_process_poems_per_s": round(engine_rate, 2),
+            "server_share_of_in_process": round(result["poems_per_s"] / engine_rate, 3),
+        }
+    print(
+        f"{result['poems']} poems in {result['seconds']} s at concurrency {args.concurrency}: "
+        f"{result['poems_per_s']} poems/s; latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
+        f"p99 {result['p99_ms']} ms; first message p50 {result['first_p50_ms']} ms; "
+        f"errors {result['errors'] or 'none'}"
+    )
     if engine_rate:
-        print(f"in process: {engine_rate:.2f} poems/s; the server reaches "
-              f"{result['server_share_of_in_process']:.0%} of it (target ≥80%)")
+        print(
+            f"in process: {engine_rate:.2f} poems/s; the server reaches "
+            f"{result['server_share_of_in_process']:.0%} of it (target ≥80%)"
+        )
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -18,6 +18,7 @@ distinct-1/2, and the share of lines copied verbatim from the training poems (ex
 data/train.jsonl exists, else by the model's shipped table of line hashes). A fault in the user's
 own lines (a continuation's opening) is not counted against ours.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ def training_lines(path: Path, model_dir: Path) -> Container[str] | None:
 
 def distinct(lines_of_poems: list[list[str]], n: int) -> float:
     """Distinct n-grams of characters within lines, over all n-grams."""
-    grams = [line[i:i + n] for lines in lines_of_poems for line in lines for i in range(len(line) - n + 1)]
+    grams = [line[i : i + n] for lines in lines_of_poems for line in lines for i in range(len(line) - n + 1)]
     return len(set(grams)) / max(1, len(grams))
 
 
@@ -63,16 +64,22 @@ def parallelism(poems: list[dict]) -> tuple[float | None, float | None, float | 
     if len(regulated) < 2:
         return None, None, None
     shifted = regulated[1:] + regulated[:1]
-    chance = [(couplet_parallelism(a[2], b[3]) + couplet_parallelism(a[4], b[5])) / 2
-              for a, b in zip(regulated, shifted) if len(a[0]) == len(b[0])]
-    return (round(statistics.median(poem_parallelism(lines) for lines in regulated), 3),
-            round(statistics.median(chance), 3) if chance else None,
-            round(statistics.mean(poem_parallelism(lines) for lines in regulated), 3))
+    chance = [
+        (couplet_parallelism(a[2], b[3]) + couplet_parallelism(a[4], b[5])) / 2
+        for a, b in zip(regulated, shifted)
+        if len(a[0]) == len(b[0])
+    ]
+    return (
+        round(statistics.median(poem_parallelism(lines) for lines in regulated), 3),
+        round(statistics.median(chance), 3) if chance else None,
+        round(statistics.mean(poem_parallelism(lines) for lines in regulated), 3),
+    )
 
 
 def figures(poems: list[dict], corpus: Container[str] | None) -> dict:
     """The quality figures of judged poems: each has "lines", "faults" (the engine's own, not the
     user's), "forced" (the user's cells) and "given_lines" (the user's whole lines)."""
+
     def share(test) -> float:  # noqa: ANN001
         return round(sum(map(test, poems)) / len(poems), 3)
 
@@ -81,7 +88,7 @@ def figures(poems: list[dict], corpus: Container[str] | None) -> dict:
 
     chars = sum(len(line) for p in poems for line in p["lines"])
     repeated = sum(cell not in p["forced"] for p in poems for cell in repeats(p["lines"]))
-    own_lines = [line for p in poems for line in p["lines"][p["given_lines"]:]]  # the user's own lines are not copies
+    own_lines = [line for p in poems for line in p["lines"][p["given_lines"] :]]  # the user's own lines are not copies
     copied = round(sum(line in corpus for line in own_lines) / len(own_lines), 3) if corpus is not None else None
     parallel, chance, mean_parallel = parallelism(poems)
     return {
@@ -89,10 +96,14 @@ def figures(poems: list[dict], corpus: Container[str] | None) -> dict:
         "rhyme": share(lambda p: not has({"失韵"})(p)),
         "meter": share(lambda p: not has(METER_RULES)(p)),
         "first_line": share(has({"平收"}, line=1)),
-        "三平尾": share(has({"三平尾"})), "孤平": share(has({"孤平"})), "重韵": share(has({"重韵"})),
+        "三平尾": share(has({"三平尾"})),
+        "孤平": share(has({"孤平"})),
+        "重韵": share(has({"重韵"})),
         "repeat_rate": round(repeated / chars, 4),
         "doubling": share(lambda p: doublings(p["lines"]) > 0),
-        "对仗": parallel, "对仗_chance": chance, "对仗_mean": mean_parallel,
+        "对仗": parallel,
+        "对仗_chance": chance,
+        "对仗_mean": mean_parallel,
         "distinct_1": round(distinct([p["lines"] for p in poems], 1), 3),
         "distinct_2": round(distinct([p["lines"] for p in poems], 2), 3),
         "copied_lines": copied,
@@ -123,9 +134,16 @@ def run(engine: Engine, per_cell: int) -> dict[tuple[str, str], list[dict]]:
         poem = ticket.result().poems[0]
         forced = set(ticket.plan.forced)
         own: list[Fault] = [f for f in poem.faults if not f.user]
-        cells[cell].append({"lines": poem.lines, "faults": own, "forced": forced,
-                            "given_lines": ticket.plan.given_lines,
-                            "well_formed": poem.constraints["well_formed"], "kept": poem.constraints["kept"]})
+        cells[cell].append(
+            {
+                "lines": poem.lines,
+                "faults": own,
+                "forced": forced,
+                "given_lines": ticket.plan.given_lines,
+                "well_formed": poem.constraints["well_formed"],
+                "kept": poem.constraints["kept"],
+            }
+        )
     return cells
 
 
@@ -152,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     for (mode, form), poems in cells.items():
         kept = {k: round(sum(p[k] for p in poems) / len(poems), 3) for k in ("well_formed", "kept")}
         print(row(f"{mode} {form}", kept | figures(poems, corpus)))
-    overall = {k: round(sum(p[k] for p in ours) / len(ours), 3) for k in ("well_formed", "kept")} | figures(ours, corpus)
+    overall = {k: round(sum(p[k] for p in ours) / len(ours), 3) for k in ("well_formed", "kept")} | figures(
+        ours, corpus
+    )
     print(row("ours, all", overall))
     test = args.data / "test.jsonl"
     if test.exists():
@@ -161,8 +181,10 @@ def main(argv: list[str] | None = None) -> None:
     else:
         master = None
         print("唐诗三百首: data/test.jsonl is missing (make data)")
-    print("targets: well_formed, kept, rhyme, meter 1.0; 重韵 0; repeat_rate ≤ 1.5 × the masters'; "
-          "对仗 ≥ 0.8 × the masters'; copied_lines ≤ 0.03")
+    print(
+        "targets: well_formed, kept, rhyme, meter 1.0; 重韵 0; repeat_rate ≤ 1.5 × the masters'; "
+        "对仗 ≥ 0.8 × the masters'; copied_lines ≤ 0.03"
+    )
     ci = quality_ci.report(ci_cells, engine.tunes, args.data / "test_ci.jsonl") if ci_cells else None
     print(json.dumps({"ours": overall, "masters": master, "ci": ci}, ensure_ascii=False))
 

@@ -6,6 +6,7 @@ positions (平 or 仄 in the tune table) where the character is not heard in the
 a character closes two lines (重韵); the repeated-character rate (叠句 aside). A master's 词 is
 judged only where it has its tune's standard form (the others are variants the table does not hold).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,26 +31,37 @@ def judged(lines: list[str], form: Form, forced: set[tuple[int, int]] = frozense
         return {"structure": False}
     faults = [f for f in check_poem(lines, form, False, forced)["faults"] if not f.user]
     unrhymed = {f.line - 1 for f in faults if f.rule == "失韵"}
-    fixed = [(line, column) for line, pattern in enumerate(form.tones) for column, t in enumerate(pattern)
-             if t in (PING, ZE)]
+    fixed = [
+        (line, column) for line, pattern in enumerate(form.tones) for column, t in enumerate(pattern) if t in (PING, ZE)
+    ]
     off = sum(off_pattern(lines[line][column], form.tones[line][column]) for line, column in fixed)
     own = [line for line in range(len(lines)) if line not in form.repeats]
     chars = sum(len(lines[line]) for line in own)
     repeated = sum(line in own and (line, column) not in forced for line, column in repeats(lines))
-    return {"structure": True, "rhymes": len(form.rhymes), "rhymed": len(form.rhymes) - len(unrhymed),
-            "fixed": len(fixed), "kept_tones": len(fixed) - off, "重韵": any(f.rule == "重韵" for f in faults),
-            "chars": chars, "repeated": repeated}
+    return {
+        "structure": True,
+        "rhymes": len(form.rhymes),
+        "rhymed": len(form.rhymes) - len(unrhymed),
+        "fixed": len(fixed),
+        "kept_tones": len(fixed) - off,
+        "重韵": any(f.rule == "重韵" for f in faults),
+        "chars": chars,
+        "repeated": repeated,
+    }
 
 
 def figures(poems: list[dict]) -> dict:
     """Totals of judged 词: shares, not counts, so tunes and sets compare."""
     formed = [p for p in poems if p["structure"]]
     total = lambda key: sum(p[key] for p in formed)  # noqa: E731
-    return {"poems": len(poems), "structure": round(len(formed) / max(len(poems), 1), 3),
-            "rhyme": round(total("rhymed") / max(total("rhymes"), 1), 3),
-            "tones": round(total("kept_tones") / max(total("fixed"), 1), 3),
-            "重韵": round(sum(p["重韵"] for p in formed) / max(len(formed), 1), 3),
-            "repeat_rate": round(total("repeated") / max(total("chars"), 1), 4)}
+    return {
+        "poems": len(poems),
+        "structure": round(len(formed) / max(len(poems), 1), 3),
+        "rhyme": round(total("rhymed") / max(total("rhymes"), 1), 3),
+        "tones": round(total("kept_tones") / max(total("fixed"), 1), 3),
+        "重韵": round(sum(p["重韵"] for p in formed) / max(len(formed), 1), 3),
+        "repeat_rate": round(total("repeated") / max(total("chars"), 1), 4),
+    }
 
 
 def ours(engine: Engine, per_tune: int) -> dict[str, list[dict]]:
@@ -81,14 +93,27 @@ def report(cells: dict[str, list[dict]], tunes: dict[str, Form], test_ci: Path) 
     """Print the 词 table of `ours` and return the overall figures, ours and the masters'."""
     master = masters(test_ci, tunes) if test_ci.exists() else {}
     names = list(figures([]))
-    print(f"\n词 {'':10s}" + " ".join(f"{n:>11s}" for n in names) + "   | 宋词三百首 " + " ".join(f"{n:>11s}" for n in names))
+    print(
+        f"\n词 {'':10s}"
+        + " ".join(f"{n:>11s}" for n in names)
+        + "   | 宋词三百首 "
+        + " ".join(f"{n:>11s}" for n in names)
+    )
     for name, poems in cells.items():
         theirs = figures(master.get(name, []))
-        print(f"{name:12s}" + " ".join(f"{str(v):>11s}" for v in figures(poems).values()) + "   | "
-              + " ".join(f"{str(v):>11s}" for v in theirs.values()))
+        print(
+            f"{name:12s}"
+            + " ".join(f"{str(v):>11s}" for v in figures(poems).values())
+            + "   | "
+            + " ".join(f"{str(v):>11s}" for v in theirs.values())
+        )
     overall = figures([p for poems in cells.values() for p in poems])
     theirs = figures([p for poems in master.values() for p in poems])
-    print(f"{'all':12s}" + " ".join(f"{str(v):>11s}" for v in overall.values()) + "   | "
-          + " ".join(f"{str(v):>11s}" for v in theirs.values()))
+    print(
+        f"{'all':12s}"
+        + " ".join(f"{str(v):>11s}" for v in overall.values())
+        + "   | "
+        + " ".join(f"{str(v):>11s}" for v in theirs.values())
+    )
     print("targets (词): structure 1.0; rhyme, tones ≥ 0.95; 重韵 0; repeat_rate ≤ 1.5 × 宋词三百首's")
     return {"ours": overall, "masters": theirs}

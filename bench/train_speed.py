@@ -7,6 +7,7 @@ Random token ids of the real vocabulary size and a poem's length (66: a 七律 w
 one warm-up step, then the mean of --steps steps. Prints the CPU first: bf16 helps only where it
 has AVX-512 BF16 or AMX.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(threads)
         for text in args.sizes.split(","):
             for batch in map(int, args.batches.split(",")):
-                fp32, bf16 = (tokens_per_second(size_of(text), batch, args.length, b, args.steps) for b in (False, True))
+                fp32, bf16 = (
+                    tokens_per_second(size_of(text), batch, args.length, b, args.steps) for b in (False, True)
+                )
                 print(f"{text:>6s} {threads:7d} {batch:5d} {fp32:10.0f} {bf16:10.0f} {bf16 / fp32:9.2f}", flush=True)
 
 

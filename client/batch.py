@@ -20,6 +20,7 @@ still busy after retries) are left out of OUT and counted, so a later --resume d
 run stops early when the server is unreachable. It exits 1 when a line failed (an "error" record;
 --resume does not retry those) or something is left to do, and says how many of each.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,6 +40,7 @@ from tqdm import tqdm
 
 from client.errors import InvalidRequest, ServerBusy, ServerUnavailable
 from client.poet_client import FIELDS, PoetClient
+from client.settings import ClientSettings
 from client.types import GenerateResult, PoemOut
 
 MODES = ("random", "continue", "acrostic", "theme")
@@ -71,8 +73,11 @@ def read_requests(path: Path, mode: str | None) -> list[dict]:
         if seen != number:  # the later line is refused, so that an id in OUT names one request
             own = "（其行号）" if defaulted else ""
             own_en = " (its line number, as it has none)" if defaulted else ""
-            request |= {"line": number, "error": f"第 {number} 行的 id{own} 与第 {seen} 行重复 / "
-                                                 f"duplicate id: line {number} has the id{own_en} of line {seen}"}
+            request |= {
+                "line": number,
+                "error": f"第 {number} 行的 id{own} 与第 {seen} 行重复 / "
+                f"duplicate id: line {number} has the id{own_en} of line {seen}",
+            }
         requests.append(request)
     return requests
 
@@ -85,15 +90,20 @@ def parse_line(line: str, number: int) -> tuple[dict, bool]:
         if not isinstance(request, dict):
             raise ValueError("not a JSON object")
     except ValueError as error:
-        return {"id": str(number), "error": f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}"}, True
+        return {
+            "id": str(number),
+            "error": f"第 {number} 行不是 JSON 对象 / line {number} is not a JSON object: {error}",
+        }, True
     defaulted = "id" not in request
     request.setdefault("id", str(number))
     unknown = sorted(set(request) - INPUT_FIELDS)
     if unknown:
         names = ", ".join(unknown)
-        return request | {"error": f"第 {number} 行有未知字段：{names} / line {number} has unknown field(s): {names}"}, defaulted
+        return request | {
+            "error": f"第 {number} 行有未知字段：{names} / line {number} has unknown field(s): {names}"
+        }, defaulted
     if request.get("mode") is None:  # the one field the spec requires: a missing mode is a mistake, not random
-        return request | {"error": f"第 {number} 行缺少 mode / line {number} has no \"mode\""}, defaulted
+        return request | {"error": f'第 {number} 行缺少 mode / line {number} has no "mode"'}, defaulted
     return request, defaulted
 
 
@@ -152,14 +162,17 @@ def generate_one(client: PoetClient, request: dict, stop: threading.Event) -> di
     return None
 
 
-def run(args: argparse.Namespace, requests: list[dict]) -> Summary:
+def run(args: argparse.Namespace, requests: list[dict], settings: ClientSettings) -> Summary:
     """Generate every request OUT lacks, writing each record as soon as it is done."""
     skip = done_ids(args.output) if args.resume else set()
     todo = [r for r in requests if resume_key(r) not in skip]
     summary, stop, started = Summary(), threading.Event(), time.perf_counter()
     # Unbuffered binary: each record is one write(2), so a kill never leaves half a record behind.
-    with open(args.output, "ab" if args.resume else "wb", buffering=0) as out, \
-            PoetClient(args.server, timeout=args.timeout) as client, ThreadPoolExecutor(args.concurrency) as pool:
+    with (
+        open(args.output, "ab" if args.resume else "wb", buffering=0) as out,
+        PoetClient(args.server or settings.server, args.timeout, settings.retries) as client,
+        ThreadPoolExecutor(args.concurrency) as pool,
+    ):
         futures = [pool.submit(generate_one, client, r, stop) for r in todo]
         # In order, a finished record waits for those before it; the pool keeps working meanwhile.
         finished = futures if args.ordered else as_completed(futures)
@@ -193,6 +206,7 @@ def take(future: Future[dict | None], stop: threading.Event, summary: Summary) -
 
 def positive(kind: type) -> Callable[[str], int | float]:
     """An argparse type: a number of `kind` above 0."""
+
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
@@ -215,24 +229,24 @@ def read_error(path: Path, error: OSError | UnicodeDecodeError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run a batch; prints a summary on stderr and returns 0 when every line has its poems, 1 when a line
     failed or is left to do, 2 for bad input."""
-    parser = argparse.ArgumentParser(prog="poet-batch", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="poet-batch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("input", type=Path, help="JSONL requests, or plain prompts with --mode")
     parser.add_argument("-o", "--output", type=Path, required=True, help="JSONL records")
     parser.add_argument("--mode", choices=MODES, help="IN is plain text, one prompt a line, all in this mode")
-    parser.add_argument("--server", default=None, help="HOST:PORT (default $POET_SERVER or 127.0.0.1:50051)")
+    parser.add_argument("--server", default=None, help=f"HOST:PORT (default $POET_SERVER or {ClientSettings().server})")
     parser.add_argument("--concurrency", type=positive(int), default=8, help="requests in flight")
     parser.add_argument("--timeout", type=positive(float), default=120.0, help="seconds per request")
     parser.add_argument("--resume", action="store_true", help="append, skipping ids already in OUT")
-    parser.add_argument("--ordered", action="store_true",
-                        help="write records in IN's order rather than as they finish")
+    parser.add_argument("--ordered", action="store_true", help="write records in IN's order rather than as they finish")
     args = parser.parse_args(argv)
     try:  # before OUT is opened: a mistake here must not truncate it
         requests = read_requests(args.input, args.mode)
     except (OSError, UnicodeDecodeError) as error:
         print(f"{parser.prog}: error: {read_error(args.input, error)}", file=sys.stderr)
         return 2
-    summary = run(args, requests)
+    summary = run(args, requests, ClientSettings.from_env())
     print(summary_lines(summary, args.output), file=sys.stderr)
     return 1 if summary.errors or summary.not_done else 0
 
@@ -240,11 +254,15 @@ def main(argv: list[str] | None = None) -> int:
 def summary_lines(summary: Summary, output: Path) -> str:
     """The run's closing lines: what was written, what failed and what is left for --resume."""
     left = f", {summary.not_done} not done (run again with --resume)" if summary.not_done else ""
-    lines = [f"{summary.requests} requests, {summary.poems} poems, {summary.errors} errors{left}, "
-             f"{summary.poems / max(summary.seconds, 1e-9):.1f} poems/s in {summary.seconds:.1f} s"]
+    lines = [
+        f"{summary.requests} requests, {summary.poems} poems, {summary.errors} errors{left}, "
+        f"{summary.poems / max(summary.seconds, 1e-9):.1f} poems/s in {summary.seconds:.1f} s"
+    ]
     if summary.errors:
-        lines.append(f"{summary.errors} 行失败，原因见 {output} 中各行的 \"error\" / "
-                     f"{summary.errors} line(s) failed: see their \"error\" in {output}")
+        lines.append(
+            f'{summary.errors} 行失败，原因见 {output} 中各行的 "error" / '
+            f'{summary.errors} line(s) failed: see their "error" in {output}'
+        )
     return "\n".join(lines)
 
 

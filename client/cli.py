@@ -5,6 +5,7 @@ Text the server would take but not use as written is refused here: text in rando
 ignored), and an opening whose lines have the other length than --form's (it would be cut anew).
 With --json an error is JSON too, on stdout: {"error": {"zh", "en", "message", "code"}}.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,6 +15,7 @@ import sys
 
 from client.errors import InvalidRequest, PoetClientError
 from client.poet_client import FIELDS, PoetClient
+from client.settings import ClientSettings
 from client.types import GenerateResult
 
 MODES = ("random", "continue", "acrostic", "theme")
@@ -24,8 +26,9 @@ LINE_BREAKS = re.compile(r"[\s，。、；：！？,.;:!?]+")  # what ends a lin
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Flags left out stay None, so the server's defaults apply."""
-    parser = argparse.ArgumentParser(prog="poet", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="poet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=MODES)
     parser.add_argument("text", nargs="?", default="", help="opening, acrostic characters or theme")
     parser.add_argument("--form", default="", help="五绝 | 七绝 | 五律 | 七律 (default: the server chooses)")
@@ -40,14 +43,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rhyme-tone", choices=["平", "仄"], default=None, help="平韵 (default) or 仄韵")
     parser.add_argument("--no-meter", dest="meter", action="store_false", default=None)
     parser.add_argument("--strict-meter", action="store_true", default=None)
-    parser.add_argument("--allow-repeat", dest="no_repeat", action="store_false", default=None,
-                        help="allow a repeated line or a character more than twice")
-    parser.add_argument("--allow-copy", dest="no_copy", action="store_false", default=None,
-                        help="allow a line copied from the training poems")
-    parser.add_argument("--server", default=None, help="HOST:PORT (default $POET_SERVER or 127.0.0.1:50051)")
+    parser.add_argument(
+        "--allow-repeat",
+        dest="no_repeat",
+        action="store_false",
+        default=None,
+        help="allow a repeated line or a character more than twice",
+    )
+    parser.add_argument(
+        "--allow-copy",
+        dest="no_copy",
+        action="store_false",
+        default=None,
+        help="allow a line copied from the training poems",
+    )
+    parser.add_argument("--server", default=None, help=f"HOST:PORT (default $POET_SERVER or {ClientSettings().server})")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    parser.add_argument("--stream", action="store_true",
-                        help="show the characters on stderr as they are decoded (one line per update unless a terminal)")
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="show the characters on stderr as they are decoded (one line per update unless a terminal)",
+    )
     return parser.parse_args(argv)
 
 
@@ -66,9 +82,11 @@ def check_text(mode: str, text: str, form: str) -> None:
     """Raise InvalidRequest for text the server would not use as written: any text in random mode,
     and an opening line that is whole lines of 5 (or 7) characters while the form's lines have 7 (or 5)."""
     if mode == "random" and text.strip():
-        raise InvalidRequest(f"随机模式不用文字，“{text}”会被忽略：以它开头请用 continue，以它为题请用 theme / "
-                             f"random mode takes no text, so {text!r} would be ignored: use continue to open "
-                             "with it, or theme to write on it")
+        raise InvalidRequest(
+            f"随机模式不用文字，“{text}”会被忽略：以它开头请用 continue，以它为题请用 theme",
+            f"random mode takes no text, so {text!r} would be ignored: use continue to open "
+            "with it, or theme to write on it",
+        )
     width = LINE_WIDTH.get(form[:1])
     if mode != "continue" or width is None:
         return
@@ -76,10 +94,12 @@ def check_text(mode: str, text: str, form: str) -> None:
     for line in filter(None, LINE_BREAKS.split(text)):
         if len(line) % other == 0 and len(line) % width:  # the server would cut it into lines of `width`
             count, n = len(line) // other, NUMERAL[other]
-            raise InvalidRequest(f"开头“{line}”是 {count} 句{n}言，而{form}每句 {width} 字：请用 --form {n}绝 或 {n}律，"
-                                 f"或不加 --form / the opening {line!r} reads as {count} line(s) of {other} "
-                                 f"characters, but a {form} has {width} a line: use --form {n}绝 or {n}律, "
-                                 "or leave --form out")
+            raise InvalidRequest(
+                f"开头“{line}”是 {count} 句{n}言，而{form}每句 {width} 字：请用 --form {n}绝 或 {n}律，或不加 --form",
+                f"the opening {line!r} reads as {count} line(s) of {other} "
+                f"characters, but a {form} has {width} a line: use --form {n}绝 or {n}律, "
+                "or leave --form out",
+            )
 
 
 def fetch(client: PoetClient, fields: dict, stream: bool) -> GenerateResult:
@@ -105,18 +125,18 @@ def report(error: PoetClientError, as_json: bool) -> None:
     if not as_json:
         print(error.message, file=sys.stderr)
         return
-    zh, _, en = error.message.partition(" / ")
-    body = {"zh": zh, "en": en or zh, "message": error.message, "code": error.code.name if error.code else None}
+    body = {"zh": error.zh, "en": error.en, "message": error.message, "code": error.code.name if error.code else None}
     print(json.dumps({"error": body}, ensure_ascii=False, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = parse_args(argv)
+    settings = ClientSettings.from_env()
     fields = {name: getattr(args, name) for name in FIELDS}
     try:
         check_text(args.mode, args.text, args.form)
-        with PoetClient(args.server) as client:
+        with PoetClient(args.server or settings.server, settings.timeout, settings.retries) as client:
             result = fetch(client, fields, args.stream)
     except PoetClientError as error:
         report(error, args.json)

@@ -1,4 +1,5 @@
 """PoetClient: the Python way to talk to the model server."""
+
 from __future__ import annotations
 
 import json
@@ -23,22 +24,41 @@ HEALTH_TIMEOUT_S = 5.0
 BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
 # What each type of request field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is
 # spaced); the web app's checks name them the same way.
-TYPE_NAMES = {str: ("字符串", "a string"), int: ("整数", "an integer"), float: ("数字", "a number"),
-              bool: (" true 或 false", "true or false")}
-TYPE_OF_FIELD = {FieldDescriptor.CPPTYPE_STRING: str, FieldDescriptor.CPPTYPE_INT32: int,
-                 FieldDescriptor.CPPTYPE_UINT64: int, FieldDescriptor.CPPTYPE_FLOAT: float,
-                 FieldDescriptor.CPPTYPE_BOOL: bool}
+TYPE_NAMES = {
+    str: ("字符串", "a string"),
+    int: ("整数", "an integer"),
+    float: ("数字", "a number"),
+    bool: (" true 或 false", "true or false"),
+}
+TYPE_OF_FIELD = {
+    FieldDescriptor.CPPTYPE_STRING: str,
+    FieldDescriptor.CPPTYPE_INT32: int,
+    FieldDescriptor.CPPTYPE_UINT64: int,
+    FieldDescriptor.CPPTYPE_FLOAT: float,
+    FieldDescriptor.CPPTYPE_BOOL: bool,
+}
 NO_RESULT = ("模型服务的流没有返回结果就结束了", "the model server's stream ended without a result")
 T = TypeVar("T")
 
 
 def result_from_pb(reply: poet_pb2.GenerateReply) -> GenerateResult:
     """The typed result of a GenerateReply (float32 scores rounded to what they can hold)."""
-    poems = [PoemOut(p.text, list(p.lines), round(p.score, 4), p.rhyme_group, list(p.tones),
-                     list(p.rhyme_positions), dict(p.constraints), [FaultOut(f.line, f.rule, f.user) for f in p.faults])
-             for p in reply.poems]
-    return GenerateResult(reply.form, reply.mode, poems, list(reply.keywords), round(reply.elapsed_ms, 1),
-                          list(reply.left_out))
+    poems = [
+        PoemOut(
+            p.text,
+            list(p.lines),
+            round(p.score, 4),
+            p.rhyme_group,
+            list(p.tones),
+            list(p.rhyme_positions),
+            dict(p.constraints),
+            [FaultOut(f.line, f.rule, f.user) for f in p.faults],
+        )
+        for p in reply.poems
+    ]
+    return GenerateResult(
+        reply.form, reply.mode, poems, list(reply.keywords), round(reply.elapsed_ms, 1), list(reply.left_out)
+    )
 
 
 def build_request(fields: dict) -> poet_pb2.GenerateRequest:
@@ -121,24 +141,51 @@ class PoetClient:
     def info(self) -> dict:
         """Model name and version, vocabulary size, forms, modes, rhyme tones, limits and the rules it checks."""
         reply = self._retry(lambda: self.stub.GetInfo(poet_pb2.GetInfoRequest(), timeout=self.timeout))
-        return {"model_name": reply.model_name, "model_version": reply.model_version, "vocab_size": reply.vocab_size,
-                "forms": list(reply.forms), "modes": list(reply.modes), "max_candidates": reply.max_candidates,
-                "max_text": reply.max_text, "max_batch": reply.max_batch, "max_queue": reply.max_queue,
-                "rhyme_tones": list(reply.rhyme_tones),
-                "rules": {r.name: {"constraint": r.constraint, "zh": r.zh, "en": r.en} for r in reply.rules},
-                "tunes": [{"name": t.name, "pattern": t.pattern, "line_lengths": list(t.line_lengths),
-                           "stanzas": list(t.stanzas), "characters": t.characters} for t in reply.tunes],
-                "fields": [{"name": f.name, "type": f.type, "default": json.loads(f.default_json), "zh": f.zh,
-                            "en": f.en, "minimum": f.minimum if f.HasField("minimum") else None,
-                            "maximum": f.maximum if f.HasField("maximum") else None,
-                            "above_minimum": f.above_minimum, "choices": list(f.choices), "nullable": f.nullable}
-                           for f in reply.fields]}
+        return {
+            "model_name": reply.model_name,
+            "model_version": reply.model_version,
+            "vocab_size": reply.vocab_size,
+            "forms": list(reply.forms),
+            "modes": list(reply.modes),
+            "max_candidates": reply.max_candidates,
+            "max_text": reply.max_text,
+            "max_batch": reply.max_batch,
+            "max_queue": reply.max_queue,
+            "rhyme_tones": list(reply.rhyme_tones),
+            "rules": {r.name: {"constraint": r.constraint, "zh": r.zh, "en": r.en} for r in reply.rules},
+            "tunes": [
+                {
+                    "name": t.name,
+                    "pattern": t.pattern,
+                    "line_lengths": list(t.line_lengths),
+                    "stanzas": list(t.stanzas),
+                    "characters": t.characters,
+                }
+                for t in reply.tunes
+            ],
+            "fields": [
+                {
+                    "name": f.name,
+                    "type": f.type,
+                    "default": json.loads(f.default_json),
+                    "zh": f.zh,
+                    "en": f.en,
+                    "minimum": f.minimum if f.HasField("minimum") else None,
+                    "maximum": f.maximum if f.HasField("maximum") else None,
+                    "above_minimum": f.above_minimum,
+                    "choices": list(f.choices),
+                    "nullable": f.nullable,
+                }
+                for f in reply.fields
+            ],
+        }
 
     def health(self) -> bool:
         """True when the model server reports SERVING (False when unreachable or draining)."""
         try:
-            reply = health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest(),
-                                                                   timeout=min(self.timeout, HEALTH_TIMEOUT_S))
+            reply = health_pb2_grpc.HealthStub(self.channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=min(self.timeout, HEALTH_TIMEOUT_S)
+            )
         except grpc.RpcError:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -1,4 +1,5 @@
 """Typed results of the client: plain frozen dataclasses, no protobuf."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -23,7 +24,9 @@ class PoemOut:
     rhyme_group: str  # e.g. 下平七阳
     tones: list[str]  # per line, 平/仄/中/？ per character
     rhyme_positions: list[int]  # 0-based lines whose last character rhymes
-    constraints: dict[str, bool]  # which checks hold on the whole poem: well_formed, kept, rhyme, meter, no_repeat, no_copy
+    constraints: dict[
+        str, bool
+    ]  # which checks hold on the whole poem: well_formed, kept, rhyme, meter, no_repeat, no_copy
     faults: list[FaultOut] = field(default_factory=list)  # every rule the poem breaks, line by line
 
 

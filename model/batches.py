@@ -1,4 +1,5 @@
 """Training batches: masked-LM windows of the pretraining text, and prefixed poems."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,7 @@ class MaskedWindows:
 
     def batch(self, rng: random.Random, size: int) -> dict[str, torch.Tensor]:
         starts = [rng.randrange(len(self.stream) - self.window) for _ in range(size)]
-        body = torch.from_numpy(np.stack([self.stream[s:s + self.window] for s in starts]))
+        body = torch.from_numpy(np.stack([self.stream[s : s + self.window] for s in starts]))
         cls = torch.full((size, 1), self.tokenizer.cls_id)
         ids = torch.cat([cls, body, torch.full((size, 1), self.tokenizer.sep_id)], dim=1)
         generator = torch.Generator().manual_seed(rng.randrange(2**31))
@@ -89,5 +90,8 @@ class PoemBatches:
             rows.append(ids)
             labels.append([IGNORE] * start + ids[start:])
         ids = pad(rows, self.tokenizer.pad_id)
-        return {"input_ids": ids, "attention_mask": (ids != self.tokenizer.pad_id).long(),
-                "labels": pad(labels, IGNORE)}
+        return {
+            "input_ids": ids,
+            "attention_mask": (ids != self.tokenizer.pad_id).long(),
+            "labels": pad(labels, IGNORE),
+        }

@@ -3,6 +3,7 @@
 The package's `rhythmic` field names the tune (词牌). "A・B" marks an alias, A, of the tune B
 (酹江月・念奴娇, 金缕曲・贺新郎): the 词 counts under B. 失调名 means the tune is unknown.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,15 @@ def ci_record(raw: dict, split: str = "") -> dict | None:
     if tune is None or body is None:
         return None
     lines, _ = split_lines(body)
-    record = {"title": tune, "author": to_simplified(raw.get("author", "")), "dynasty": "song",
-              "form": tune, "body": body, "lines": lines, "kind": "ci"}
+    record = {
+        "title": tune,
+        "author": to_simplified(raw.get("author", "")),
+        "dynasty": "song",
+        "form": tune,
+        "body": body,
+        "lines": lines,
+        "kind": "ci",
+    }
     return record | ({"split": split} if split else {})
 
 

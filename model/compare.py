@@ -1,7 +1,8 @@
 """Print the run folder whose last dev perplexity is lowest (the experiment's winner).
 
-    python -m model.compare RUN [RUN ...]
+python -m model.compare RUN [RUN ...]
 """
+
 from __future__ import annotations
 
 import json

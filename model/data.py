@@ -7,6 +7,7 @@ most-written tunes), test_ci.jsonl (宋词三百首, the 词 test set), pretrain
 verse and prose, one document a line), all in simplified characters, and vocab.txt: the shipped
 model's vocabulary with a token for each tune appended.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE = "chinese-poetry@2.0.1"
 TARBALL = "chinese-poetry-2.0.1.tgz"
-INTEGRITY = ("sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5koaLygZnM"
-             "/EQ3lfJ//25K8p3uHNg==")
+INTEGRITY = "sha512-KtYARvV7CWNtax0na9+Jn6PlhGgSoid7PWyDzXI4KsCEm2odZcqEQyval5koaLygZnM/EQ3lfJ//25K8p3uHNg=="
 ROOT = Path(__file__).resolve().parent.parent
 # Ids never move: new tokens are appended to the vocabulary the shipped weights were trained on.
 BASE_VOCAB = ROOT / "model" / "weights" / "vocab.txt"

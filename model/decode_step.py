@@ -4,6 +4,7 @@ This is what `model.export` hands to OpenVINO: transformers' DynamicCache does n
 so the step is written over the same weights with flat tensors in and out. The caller keeps
 the cache; the step returns only the new key/value column of each layer.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,13 +24,17 @@ class DecodeStep(torch.nn.Module):
         self.heads = config.num_attention_heads
         self.head_dim = config.hidden_size // config.num_attention_heads
 
-    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor, past_mask: torch.Tensor,
-                *past: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self, input_ids: torch.Tensor, position_ids: torch.Tensor, past_mask: torch.Tensor, *past: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
         """input_ids, position_ids (B, 1); past_mask (B, T) of 0/1; past: K0, V0, K1, V1 …, keys (B, H, D, T)
         and values (B, H, T, D). Returns logits (B, vocab) and the new K/V, each (B, H, 1, D)."""
         embeddings = self.model.bert.embeddings
-        x = (embeddings.word_embeddings(input_ids) + embeddings.position_embeddings(position_ids)
-             + embeddings.token_type_embeddings.weight[0])
+        x = (
+            embeddings.word_embeddings(input_ids)
+            + embeddings.position_embeddings(position_ids)
+            + embeddings.token_type_embeddings.weight[0]
+        )
         x = embeddings.LayerNorm(x)  # (B, 1, hidden)
         batch = input_ids.shape[0]
         scale = 1.0 / math.sqrt(self.head_dim)
@@ -43,10 +48,9 @@ class DecodeStep(torch.nn.Module):
             # onto every cached key, a pass over the whole cache per layer.
             q = q * scale
             # Keys are cached transposed, (D, T) a head, so q @ K needs no transpose: OpenVINO repacked
-            # a transposed operand every step (batch 64: 2.3 against 1.7 ms for the attention MatMuls).
+            # a transposed operand every step (model/MODEL_CARD.md, Engine measurements).
             # The new token attends to the past columns and to itself. Scoring the two apart, instead
-            # of concatenating its K/V onto the cache, saves copying the whole cache every layer
-            # (OpenVINO's Concat was a quarter of a batch-64 step).
+            # of concatenating its K/V onto the cache, saves copying the whole cache every layer.
             past_scores = q @ past_keys + past_bias  # (B, H, 1, T)
             own_score = (q * k).sum(dim=-1, keepdim=True)  # (B, H, 1, 1)
             probs = torch.cat([past_scores, own_score], dim=-1).softmax(dim=-1)

@@ -7,6 +7,7 @@ past_key_i (B, H, D, T: keys are cached transposed) and past_value_i (B, H, T, D
 (B, vocab) of the last position and new_key_i / new_value_i (B, H, 1, D). Batch and T are dynamic.
 Weights are compressed to INT8 (nncf, INT8_SYM: per output channel, no zero point) unless --no-int8.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,14 +40,19 @@ def convert(model_dir: Path, int8: bool = True) -> ov.Model:
     """The decode step of the model in model_dir as an OpenVINO model."""
     step = DecodeStep(load_causal(model_dir))
     # Trace with a non-empty past: an empty one gives broken Concat shapes.
-    example = (torch.zeros(2, 1, dtype=torch.long), torch.ones(2, 1, dtype=torch.long),
-               torch.ones(2, 3), *step.empty_past(2, 3))
+    example = (
+        torch.zeros(2, 1, dtype=torch.long),
+        torch.ones(2, 1, dtype=torch.long),
+        torch.ones(2, 3),
+        *step.empty_past(2, 3),
+    )
     heads, dim = step.heads, step.head_dim
     shapes = [[-1, 1], [-1, 1], [-1, -1]] + [[-1, heads, dim, -1], [-1, heads, -1, dim]] * step.layers
     types = [ov.Type.i64, ov.Type.i64] + [ov.Type.f32] * (1 + 2 * step.layers)
     with torch.no_grad():
-        ov_model = ov.convert_model(step, example_input=example,
-                                    input=[(ov.PartialShape(s), t) for s, t in zip(shapes, types)])
+        ov_model = ov.convert_model(
+            step, example_input=example, input=[(ov.PartialShape(s), t) for s, t in zip(shapes, types)]
+        )
     for port, name in zip(ov_model.inputs, input_names(step.layers)):
         port.get_tensor().set_names({name})
     for port, name in zip(ov_model.outputs, output_names(step.layers)):
@@ -55,9 +61,8 @@ def convert(model_dir: Path, int8: bool = True) -> ov.Model:
         import nncf
 
         # Symmetric: on an AVX2-only CPU the FC kernels unpack the weights every step (a lone row's step is
-        # bound by that), and without a zero point to subtract a batch-1 step is ~18% faster than
-        # INT8_ASYM; the same at batch 64 (earlier sessions' AVX-512 host: the same speed for both);
-        # dev perplexity 86.11 against 86.10.
+        # bound by that), and without a zero point to subtract a lone row's step is faster than with
+        # INT8_ASYM, at the same perplexity (model/MODEL_CARD.md, Engine measurements).
         ov_model = nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode[INT8_MODE])
     return ov_model
 
@@ -67,8 +72,12 @@ def export(model_dir: Path, int8: bool = True, out_dir: Path | None = None) -> P
     out_dir = out_dir or model_dir / "openvino"
     out_dir.mkdir(parents=True, exist_ok=True)
     ov.save_model(convert(model_dir, int8), out_dir / IR_NAME, compress_to_fp16=False)
-    record = {"source": str(model_dir.name), "int8_weights": int8, "weights": INT8_MODE if int8 else "fp32",
-              "openvino": ov.get_version()}
+    record = {
+        "source": str(model_dir.name),
+        "int8_weights": int8,
+        "weights": INT8_MODE if int8 else "fp32",
+        "openvino": ov.get_version(),
+    }
     (out_dir / "export.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     log.info("wrote %s", out_dir / IR_NAME)
     return out_dir / IR_NAME

@@ -4,6 +4,7 @@ from the tune table (engine/tunes.json, `python -m model.tunes`).
 
 Adding a form: an entry in FORMS or the tune table (and its prefix token in the vocabulary), plus tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -99,16 +100,28 @@ class Form:
 
 def regular(name: str, width: int, lines: int) -> Form:
     """A form of 近体诗: ，。 alternating, the even lines rhyming, line 1 as the writer chooses."""
-    return Form(name, (width,) * lines, ("，", "。") * (lines // 2), (RhymeSet(tuple(range(1, lines, 2))),),
-                first_line_may_rhyme=True, regulated=True)
+    return Form(
+        name,
+        (width,) * lines,
+        ("，", "。") * (lines // 2),
+        (RhymeSet(tuple(range(1, lines, 2))),),
+        first_line_may_rhyme=True,
+        regulated=True,
+    )
 
 
 def tune(name: str, table: dict) -> Form:
     """A 词 tune from its row of the tune table."""
-    return Form(name, tuple(table["lines"]), tuple(table["marks"]),
-                tuple(RhymeSet(tuple(s["lines"]), s["tone"]) for s in table["rhymes"]),
-                tones=tuple(table["tones"]), repeats=tuple(table["repeats"]), stanzas=tuple(table["stanzas"]),
-                kind=CI)
+    return Form(
+        name,
+        tuple(table["lines"]),
+        tuple(table["marks"]),
+        tuple(RhymeSet(tuple(s["lines"]), s["tone"]) for s in table["rhymes"]),
+        tones=tuple(table["tones"]),
+        repeats=tuple(table["repeats"]),
+        stanzas=tuple(table["stanzas"]),
+        kind=CI,
+    )
 
 
 @lru_cache(maxsize=1)
@@ -129,4 +142,3 @@ def form_of(lines: list[str]) -> Form | None:
     """The regular form whose shape these lines have exactly, or None."""
     shape = tuple(len(line) for line in lines)
     return next((form for form in FORMS.values() if form.line_lengths == shape), None)
-

@@ -5,6 +5,7 @@
 Same conditioning and counting as model.score (form only; characters and punctuation), so the
 two can be compared: it is how we check that INT8 weights cost less than 2% perplexity.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ def ir_poems_nll(runtime: DecoderRuntime, tokenizer: CharTokenizer, poems: list[
     for form, bodies in by_form.items():
         prefix = tokenizer.prefix(form)
         for i in range(0, len(bodies), runtime.max_batch):
-            rows = np.array([prefix + tokenizer.encode(b) for b in bodies[i:i + runtime.max_batch]])
+            rows = np.array([prefix + tokenizer.encode(b) for b in bodies[i : i + runtime.max_batch]])
             for position in range(rows.shape[1] - 1):
                 logits = runtime.step(rows[:, position], np.full(len(rows), position)).astype(np.float64)
                 if position + 1 >= len(prefix):

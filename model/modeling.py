@@ -1,4 +1,5 @@
 """The BERT: a transformers BertLMHeadModel whose self-attention is causal (is_decoder=True)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -73,7 +74,7 @@ def fit_model(model: BertLMHeadModel | BertForMaskedLM, vocab_size: int, positio
     if old.num_embeddings < positions:
         grown = torch.nn.Embedding(positions, old.embedding_dim)
         grown.weight.data.normal_(0.0, model.config.initializer_range)
-        grown.weight.data[:old.num_embeddings] = old.weight.data
+        grown.weight.data[: old.num_embeddings] = old.weight.data
         embeddings.position_embeddings = grown
         embeddings.position_ids = torch.nn.Buffer(torch.arange(positions).expand((1, -1)), persistent=False)
         embeddings.token_type_ids = torch.nn.Buffer(torch.zeros((1, positions), dtype=torch.long), persistent=False)

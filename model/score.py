@@ -7,6 +7,7 @@ records name their form (a 词's is its tune: data/test_ci.jsonl is 宋词三百
 {"poems": N, "chars": M, "nll_per_char": x, "ppl": y}; M counts the characters and
 punctuation marks predicted (the end token is not counted).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,19 +28,22 @@ from model.tokenizer import CharTokenizer
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights"
 
 
-def sequence_nll(model: torch.nn.Module, ids: torch.Tensor, labels: torch.Tensor,
-                 attention_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+def sequence_nll(
+    model: torch.nn.Module, ids: torch.Tensor, labels: torch.Tensor, attention_mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, int]:
     """Summed next-token NLL over labelled positions, and how many there were."""
     logits = model(input_ids=ids, attention_mask=attention_mask).logits[:, :-1]
     targets = labels[:, 1:]
-    nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
-                          ignore_index=IGNORE, reduction="sum")
+    nll = F.cross_entropy(
+        logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE, reduction="sum"
+    )
     return nll, int((targets != IGNORE).sum())
 
 
 @torch.no_grad()
-def poems_nll(model: torch.nn.Module, tokenizer: CharTokenizer, poems: list[tuple[str, str]],
-              batch_size: int = 64) -> tuple[float, int]:
+def poems_nll(
+    model: torch.nn.Module, tokenizer: CharTokenizer, poems: list[tuple[str, str]], batch_size: int = 64
+) -> tuple[float, int]:
     """Total NLL and count of the body tokens of (form, body) poems, prefixed by the form alone."""
     by_form: dict[str, list[str]] = defaultdict(list)
     for form, body in poems:
@@ -48,10 +52,10 @@ def poems_nll(model: torch.nn.Module, tokenizer: CharTokenizer, poems: list[tupl
     for form, bodies in by_form.items():
         prefix = tokenizer.prefix(form)
         for i in range(0, len(bodies), batch_size):
-            rows = [prefix + tokenizer.encode(body) for body in bodies[i:i + batch_size]]
+            rows = [prefix + tokenizer.encode(body) for body in bodies[i : i + batch_size]]
             ids = pad(rows, tokenizer.pad_id)
             labels = ids.clone()
-            labels[:, :len(prefix)] = IGNORE
+            labels[:, : len(prefix)] = IGNORE
             labels[ids == tokenizer.pad_id] = IGNORE
             nll, n = sequence_nll(model, ids, labels)
             total, count = total + float(nll), count + n

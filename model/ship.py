@@ -1,7 +1,8 @@
 """Copy a trained model into model/weights (fp16 safetensors, vocab, IR) — what `make run` serves.
 
-    python -m model.ship RUN/model [--version NAME]
+python -m model.ship RUN/model [--version NAME]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Text normalisation shared by the corpus, the tokenizer and the engine."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,9 @@ def is_han(text: str) -> bool:
 def is_ideograph(char: str) -> bool:
     """True for any CJK ideograph, the rare extension blocks too (is_han covers the common ones,
     which are all the corpus and the vocabulary hold)."""
-    return is_han(char) or unicodedata.name(char, "").startswith(("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH"))
+    return is_han(char) or unicodedata.name(char, "").startswith(
+        ("CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEOGRAPH")
+    )
 
 
 def normalise_punctuation(text: str) -> str:
@@ -48,7 +51,7 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     marks: list[str] = []
     start = 0
     for match in _LINE_END.finditer(text):
-        lines.append(text[start:match.start()])
+        lines.append(text[start : match.start()])
         marks.append(match.group())
         start = match.end()
     if start < len(text):

@@ -1,4 +1,5 @@
 """Character vocabulary: one token per Han character or mark, plus BERT and control tokens."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -12,6 +12,7 @@ CPU has bf16 instructions (2.5-3x on AVX-512 BF16; measure with `python -m bench
 The same script runs on a GPU with --device cuda. The finished model is saved with
 save_pretrained to OUT/model together with vocab.txt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ def initial_model(stage: str, init: str, tokenizer: CharTokenizer, size: ModelSi
     if init == "scratch":
         return new_model(len(tokenizer), size, causal=stage == "finetune")
     own = CharTokenizer.load(Path(init) / "vocab.txt").tokens
-    if own != tokenizer.tokens[:len(own)]:
+    if own != tokenizer.tokens[: len(own)]:
         raise SystemExit(f"{init}/vocab.txt is not the start of the data's vocabulary: ids would move")
     pretrained = BertForMaskedLM.from_pretrained(init)
     if stage == "pretrain":
@@ -78,9 +79,14 @@ def precision_of(name: str, device: str) -> torch.dtype | None:
     return torch.bfloat16 if name == "bf16" else None
 
 
-def batch_loss(model: torch.nn.Module, stage: str, batch: dict[str, torch.Tensor],
-               teacher: torch.nn.Module | None = None, kd_weight: float = 0.0,
-               kd_temperature: float = 2.0) -> tuple[torch.Tensor, int]:
+def batch_loss(
+    model: torch.nn.Module,
+    stage: str,
+    batch: dict[str, torch.Tensor],
+    teacher: torch.nn.Module | None = None,
+    kd_weight: float = 0.0,
+    kd_temperature: float = 2.0,
+) -> tuple[torch.Tensor, int]:
     """Mean loss of a batch and the number of tokens the model read. With a teacher, the causal
     loss is (1 - kd_weight) · cross-entropy + kd_weight · distillation over the same positions."""
     mask = batch.get("attention_mask")
@@ -155,10 +161,19 @@ def train(args: argparse.Namespace) -> None:
     progress = tqdm(total=args.max_steps, initial=step, desc=args.stage, mininterval=10)
 
     def checkpoint() -> None:
-        save_checkpoint(out, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                              "rng": rng.getstate(), "torch_rng": torch.get_rng_state(),
-                              "step": step, "tokens": tokens, "elapsed": time.time() - started,
-                              "args": vars(args) | {"out": str(out), "data": str(args.data)}})
+        save_checkpoint(
+            out,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng": rng.getstate(),
+                "torch_rng": torch.get_rng_state(),
+                "step": step,
+                "tokens": tokens,
+                "elapsed": time.time() - started,
+                "args": vars(args) | {"out": str(out), "data": str(args.data)},
+            },
+        )
 
     while step < args.max_steps and time.time() - started < args.max_minutes * 60:
         for group in optimizer.param_groups:
@@ -175,9 +190,14 @@ def train(args: argparse.Namespace) -> None:
         record = None
         if step % args.log_every == 0:
             now = time.time()
-            record = {"step": step, "tokens": tokens, "loss": round(loss.item(), 4),
-                      "lr": round(optimizer.param_groups[0]["lr"], 6), "elapsed_s": round(now - started),
-                      "tokens_per_s": round((tokens - interval[1]) / max(now - interval[0], 1e-9))}
+            record = {
+                "step": step,
+                "tokens": tokens,
+                "loss": round(loss.item(), 4),
+                "lr": round(optimizer.param_groups[0]["lr"], 6),
+                "elapsed_s": round(now - started),
+                "tokens_per_s": round((tokens - interval[1]) / max(now - interval[0], 1e-9)),
+            }
             interval = (now, tokens)
         if dev is not None and (step % args.eval_every == 0 or step == args.max_steps):
             record = (record or {"step": step, "tokens": tokens}) | dev_record(model, tokenizer, dev)
@@ -191,7 +211,12 @@ def train(args: argparse.Namespace) -> None:
     checkpoint()
     model.save_pretrained(out / "model")
     tokenizer.save(out / "model" / "vocab.txt")
-    summary = {"done": step >= args.max_steps, "step": step, "tokens": tokens, "elapsed_s": round(time.time() - started)}
+    summary = {
+        "done": step >= args.max_steps,
+        "step": step,
+        "tokens": tokens,
+        "elapsed_s": round(time.time() - started),
+    }
     logfile.write(json.dumps(summary) + "\n")
     log.info("saved %s: %s", out / "model", summary)
 
@@ -202,11 +227,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stage", choices=["pretrain", "finetune"], required=True)
     parser.add_argument("--init", default="scratch", help="'scratch' or a saved model folder")
     parser.add_argument("--size", default="4x256", help="LAYERSxHIDDEN of a model from scratch (heads of 64, FFN 4x)")
-    parser.add_argument("--max-positions", type=int, default=96,
-                        help="positions the model knows: 96 holds a 七律, 192 the longest of the 40 tunes")
+    parser.add_argument(
+        "--max-positions",
+        type=int,
+        default=96,
+        help="positions the model knows: 96 holds a 七律, 192 the longest of the 40 tunes",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is at hand")
-    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
-                        help="autocast type; auto = bf16 where the CPU (or GPU) has bf16 instructions")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "bf16", "fp32"],
+        default="auto",
+        help="autocast type; auto = bf16 where the CPU (or GPU) has bf16 instructions",
+    )
     parser.add_argument("--teacher", type=Path, default=None, help="a causal model folder to distil from")
     parser.add_argument("--kd-weight", type=float, default=0.5, help="share of the distillation loss")
     parser.add_argument("--kd-temperature", type=float, default=2.0)

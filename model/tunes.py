@@ -19,6 +19,7 @@ For each tune of the training data (the 40 most written, `model.data`):
   groups of line ends that rhyme pairwise in at least half the poems; each group's tone is the
   tone most of its characters are heard in. Several groups mean the tune changes rhyme (换韵: 菩萨蛮).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -118,9 +119,16 @@ def rhyme_groups(poems: list[list[str]]) -> list[dict]:
 def tune_table(bodies: list[str]) -> dict:
     lengths, marks, poems = standard_form(bodies)
     split = stanza_break(lengths, marks)
-    return {"poems": len(bodies), "standard": len(poems), "lines": list(lengths), "marks": marks,
-            "stanzas": [len(lengths)] if split is None else [split, len(lengths) - split],
-            "repeats": repeated_lines(poems), "tones": position_tones(poems), "rhymes": rhyme_groups(poems)}
+    return {
+        "poems": len(bodies),
+        "standard": len(poems),
+        "lines": list(lengths),
+        "marks": marks,
+        "stanzas": [len(lengths)] if split is None else [split, len(lengths) - split],
+        "repeats": repeated_lines(poems),
+        "tones": position_tones(poems),
+        "rhymes": rhyme_groups(poems),
+    }
 
 
 def build(train: Path) -> dict[str, dict]:
@@ -149,8 +157,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out.write_text(json.dumps(tables, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     for tune, table in tables.items():
         changes = "换韵 " if len(table["rhymes"]) > 1 else ""
-        print(f"{tune:6s} {table['standard']:4d}/{table['poems']:4d}  {pattern(table):32s} {changes}"
-              f"rhymes {[(g['lines'], g['tone']) for g in table['rhymes']]} repeats {table['repeats']}")
+        print(
+            f"{tune:6s} {table['standard']:4d}/{table['poems']:4d}  {pattern(table):32s} {changes}"
+            f"rhymes {[(g['lines'], g['tone']) for g in table['rhymes']]} repeats {table['repeats']}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 
     python -m model.usage [--train data/train.jsonl] [--out model/engine/usage.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,10 @@ def usual_readings(level: Counter[str], oblique: Counter[str], level_total: int,
 def build(train: Path) -> dict:
     poems = [p for p in read_poems(train) if p.get("kind") != "ci"]
     level, oblique, level_total, oblique_total, doubled = count_usage(poems)
-    return {"line_end_readings": usual_readings(level, oblique, level_total, oblique_total),
-            "doubled": "".join(sorted(c for c, n in doubled.items() if n >= MIN_DOUBLED))}
+    return {
+        "line_end_readings": usual_readings(level, oblique, level_total, oblique_total),
+        "doubled": "".join(sorted(c for c, n in doubled.items() if n >= MIN_DOUBLED)),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,8 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     usage = build(args.train)
     args.out.write_text(json.dumps(usage, ensure_ascii=False, indent=0, sort_keys=True) + "\n", encoding="utf-8")
     readings = Counter(usage["line_end_readings"].values())
-    print(f"{args.out}: {len(usage['line_end_readings'])} usual readings ({readings[PING]} 平, {readings[ZE]} 仄), "
-          f"{len(usage['doubled'])} doubled characters")
+    print(
+        f"{args.out}: {len(usage['line_end_readings'])} usual readings ({readings[PING]} 平, {readings[ZE]} 仄), "
+        f"{len(usage['doubled'])} doubled characters"
+    )
 
 
 if __name__ == "__main__":

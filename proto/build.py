@@ -3,6 +3,7 @@
 Writes poet_pb2.py, poet_pb2.pyi and poet_pb2_grpc.py beside the .proto, importable as
 `from proto.poet.v1 import poet_pb2`. Never edit those files by hand.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,15 @@ def build(out: Path = ROOT) -> list[Path]:
     # -I ROOT names the file proto/poet/v1/poet.proto, so the generated grpc module imports
     # `from proto.poet.v1 import poet_pb2`, which works from the repo root without any rewriting.
     include = Path(grpc_tools.__file__).parent / "_proto"  # google/protobuf/*.proto
-    args = ["protoc", f"-I{ROOT}", f"-I{include}", f"--python_out={out}", f"--pyi_out={out}",
-            f"--grpc_python_out={out}", str(ROOT / PROTO)]
+    args = [
+        "protoc",
+        f"-I{ROOT}",
+        f"-I{include}",
+        f"--python_out={out}",
+        f"--pyi_out={out}",
+        f"--grpc_python_out={out}",
+        str(ROOT / PROTO),
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     folder = out / PROTO.parent

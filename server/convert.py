@@ -1,4 +1,5 @@
 """Protobuf <-> engine dataclasses: the only place the two vocabularies meet."""
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,27 @@ def request_from_pb(message: poet_pb2.GenerateRequest) -> PoemRequest:
 
 def reply_to_pb(result: PoemResult) -> poet_pb2.GenerateReply:
     """The wire form of the engine's result."""
-    poems = [poet_pb2.Poem(text=p.text, lines=p.lines, score=p.score, rhyme_group=p.rhyme_group, tones=p.tones,
-                           rhyme_positions=p.rhyme_positions, constraints=p.constraints,
-                           faults=[poet_pb2.Fault(line=f.line, rule=f.rule, user=f.user) for f in p.faults])
-             for p in result.poems]
-    return poet_pb2.GenerateReply(form=result.form, mode=result.mode, poems=poems, keywords=result.keywords,
-                                  elapsed_ms=result.elapsed_ms, left_out=result.left_out)
+    poems = [
+        poet_pb2.Poem(
+            text=p.text,
+            lines=p.lines,
+            score=p.score,
+            rhyme_group=p.rhyme_group,
+            tones=p.tones,
+            rhyme_positions=p.rhyme_positions,
+            constraints=p.constraints,
+            faults=[poet_pb2.Fault(line=f.line, rule=f.rule, user=f.user) for f in p.faults],
+        )
+        for p in result.poems
+    ]
+    return poet_pb2.GenerateReply(
+        form=result.form,
+        mode=result.mode,
+        poems=poems,
+        keywords=result.keywords,
+        elapsed_ms=result.elapsed_ms,
+        left_out=result.left_out,
+    )
 
 
 def progress_to_pb(progress: Progress) -> poet_pb2.GenerateStreamReply:
@@ -41,7 +57,11 @@ def info_to_pb(info: dict) -> poet_pb2.GetInfoReply:
     fields = {key: value for key, value in info.items() if key in INFO_FIELDS}
     fields["rules"] = [poet_pb2.Rule(name=name, **rule) for name, rule in info.get("rules", {}).items()]
     fields["tunes"] = [poet_pb2.Tune(**tune) for tune in info.get("tunes", [])]
-    fields["fields"] = [poet_pb2.RequestField(default_json=json.dumps(f["default"], ensure_ascii=False),
-                                              **{k: v for k, v in f.items() if k != "default" and v is not None})
-                        for f in info.get("fields", [])]
+    fields["fields"] = [
+        poet_pb2.RequestField(
+            default_json=json.dumps(f["default"], ensure_ascii=False),
+            **{k: v for k, v in f.items() if k != "default" and v is not None},
+        )
+        for f in info.get("fields", [])
+    ]
     return poet_pb2.GetInfoReply(**fields)

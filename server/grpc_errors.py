@@ -1,5 +1,6 @@
 """Engine errors become gRPC status codes here, in one interceptor that also logs each RPC,
 refuses requests that are not protobuf and counts calls in flight for the drain on SIGTERM."""
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
+from model.engine.contract import echo
 from model.engine.types import CancelledError, OverloadedError, PoetryError
 
 log = logging.getLogger("poet.grpc")
@@ -25,26 +30,42 @@ class ShuttingDown(Exception):
     """The server is draining: it finishes the calls in flight and takes no new ones."""
 
 
-# Each engine error, its status code, and the message to use when the error carries none
-# (a future's TimeoutError is bare); the engine's own bilingual message is passed on otherwise.
+# Each engine error, its status code, and the message to use when the error carries no zh and en of
+# its own (a future's TimeoutError is bare; the engine's PoetryError has both).
 STATUS_OF = (
-    (PoetryError, grpc.StatusCode.INVALID_ARGUMENT, "请求无效 / invalid request"),
-    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED, "服务繁忙 / the server is busy"),
-    (TimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED, "超时 / deadline exceeded"),
-    (CancelledError, grpc.StatusCode.CANCELLED, "请求已取消 / the request was cancelled"),
-    (MalformedRequest, grpc.StatusCode.INVALID_ARGUMENT,
-     "请求不是有效的 protobuf 消息 / the request is not a valid protobuf message"),
-    (ShuttingDown, grpc.StatusCode.UNAVAILABLE, "服务正在关闭 / the server is shutting down"),
+    (PoetryError, grpc.StatusCode.INVALID_ARGUMENT, ("请求无效", "invalid request")),
+    (OverloadedError, grpc.StatusCode.RESOURCE_EXHAUSTED, ("服务繁忙", "the server is busy")),
+    (TimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED, ("超时", "deadline exceeded")),
+    (CancelledError, grpc.StatusCode.CANCELLED, ("请求已取消", "the request was cancelled")),
+    (
+        MalformedRequest,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        ("请求不是有效的 protobuf 消息", "the request is not a valid protobuf message"),
+    ),
+    (ShuttingDown, grpc.StatusCode.UNAVAILABLE, ("服务正在关闭", "the server is shutting down")),
 )
-INTERNAL_MESSAGE = "服务器内部错误 / internal server error"
+INTERNAL_MESSAGE = ("服务器内部错误", "internal server error")
+# The locales of the two google.rpc.LocalizedMessage details every error carries; client/errors.py reads them.
+ZH, EN = "zh-CN", "en-US"
 
 
-def status_of(error: Exception) -> tuple[grpc.StatusCode, str]:
-    """The status code and message a client should see for an exception from the servicer."""
-    for kind, code, fallback in STATUS_OF:
+def status_of(error: Exception) -> tuple[grpc.StatusCode, str, str]:
+    """The status code and the (zh, en) messages a client should see for an exception from the servicer."""
+    for kind, code, (zh, en) in STATUS_OF:
         if isinstance(error, kind):
-            return code, str(error) or fallback
-    return grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE
+            return code, getattr(error, "zh", zh), getattr(error, "en", en)
+    return grpc.StatusCode.INTERNAL, *INTERNAL_MESSAGE
+
+
+def rich_status(code: grpc.StatusCode, zh: str, en: str) -> grpc.Status:
+    """A status whose zh and en travel apart, as LocalizedMessage details (trailer grpc-status-details-bin);
+    its plain message "zh / en" is for readers without them, such as grpcurl."""
+    details = []
+    for locale, message in ((ZH, zh), (EN, en)):
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.LocalizedMessage(locale=locale, message=message))
+        details.append(detail)
+    return rpc_status.to_status(status_pb2.Status(code=code.value[0], message=f"{zh} / {en}", details=details))
 
 
 class CallGate:
@@ -81,6 +102,7 @@ class CallGate:
 
 def lenient(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     """The deserializer, returning a MalformedRequest instead of raising: gRPC would answer INTERNAL."""
+
     def deserialize(data: bytes) -> Any:
         try:
             return deserializer(data)
@@ -110,18 +132,22 @@ class RpcRecord:
         if context.code() not in (None, grpc.StatusCode.OK):  # the servicer aborted on purpose already
             self.code = context.code()
             raise error
-        self.code, message = status_of(error)
+        self.code, zh, en = status_of(error)
         if self.code == grpc.StatusCode.INTERNAL:
             log.exception("rpc id=%s failed", self.id, exc_info=error)
-        context.abort(self.code, message)
+        context.abort_with_status(rich_status(self.code, zh, en))
 
     def log(self) -> None:
-        """Write the RPC's line: id, method, mode/form/n, status and timings."""
+        """Write the RPC's line: id, method, mode/form/n, status and timings. The request's own strings are
+        escaped and cut short (echo), so that a newline cannot forge a line nor a 3 MB mode write one."""
         fields = {"id": self.id, "method": self.method}
         if hasattr(self.request, "mode"):
             request = self.request
-            fields |= {"mode": request.mode or "random", "form": request.form or "-",
-                       "n": request.n if request.HasField("n") else 1}
+            fields |= {
+                "mode": echo(request.mode or "random"),
+                "form": echo(request.form or "-"),
+                "n": request.n if request.HasField("n") else 1,
+            }
         fields |= {"status": self.code.name, "ms": f"{self._ms():.1f}"}
         if self.first_ms is not None:
             fields["first_ms"] = f"{self.first_ms:.1f}"
@@ -143,14 +169,16 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         handler = continuation(details)
         if handler is None or not details.method.startswith(self.prefix):
             return handler
-        method = details.method[len(self.prefix):]
+        method = details.method[len(self.prefix) :]
         deserializer = lenient(handler.request_deserializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _unary(handler.unary_unary, method, self.gate), deserializer, handler.response_serializer)
+                _unary(handler.unary_unary, method, self.gate), deserializer, handler.response_serializer
+            )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _stream(handler.unary_stream, method, self.gate), deserializer, handler.response_serializer)
+                _stream(handler.unary_stream, method, self.gate), deserializer, handler.response_serializer
+            )
         return handler
 
 

@@ -4,10 +4,12 @@
                                  [--max-batch 64] [--max-queue 256] [--workers 96] [--max-rpcs 512]
                                  [--stream-every 16] [--smooth-streams 4] [--rpc-nice 10] [--grace 10]
 
-Every flag has an environment default (POET_GRPC_HOST, POET_GRPC_PORT, POET_MODEL, ...).
+Every flag defaults to its environment variable (POET_GRPC_HOST, POET_GRPC_PORT, POET_MODEL, ...:
+server/settings.py), read once at start.
 SIGTERM or Ctrl-C drains: health turns NOT_SERVING, new Poet calls get UNAVAILABLE, calls in
 flight get --grace seconds to finish, then the server and the engine stop and the process exits 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,31 +29,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from model.engine import Engine, Ticket
+from model.engine import Engine, Router, Ticket, open_engine
 from model.engine.types import PoemResult, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.convert import info_to_pb, progress_to_pb, reply_to_pb, request_from_pb
 from server.grpc_errors import CallGate, ErrorInterceptor
+from server.settings import ServerSettings
 
 log = logging.getLogger("poet.grpc")
-ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = ServerSettings()
 SERVICE = poet_pb2.DESCRIPTOR.services_by_name["Poet"].full_name  # poet.v1.Poet
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-DEADLINE_MESSAGE = "超时 / deadline exceeded"
 NO_DEADLINE_S = 1e6  # without a deadline time_remaining() is huge, not None, and waiting that long overflows
-# Characters per progress message of a stream: a couplet at a time (two 七言 lines and their marks).
-# Under 64 streams on 2 cores a server reached ~60% of the engine's own throughput sending every
-# character, 67-80% every 4 and 78-85% every 8 (each message costs ~0.2 ms of CPU, server and
-# client together, and steals time from the decoder's threads); every 16 served 66.5-66.9 poems/s
-# against 58.3-61.3 every 8 (alternating 20 s runs: RPC threads 16% of a core against 20%).
-STREAM_EVERY = 16
-# Streams in flight up to which every character goes out, so that a person sees the poem being
-# written; a stream that starts past it (the server under load) is coalesced every STREAM_EVERY.
-SMOOTH_STREAMS = 4
-# The RPC threads run this much nicer than the decode thread, so that under load they take the
-# CPU the decoder leaves rather than pre-empting it (64 streams: 74-81% of the engine's own
-# throughput without, 81-82% with; p95 latency 1.29-2.5 s against 1.27-1.45 s).
-RPC_NICENESS = 10
 # Once the last Poet call has returned, the replies it left get this long to go out before the server
 # stops; health watches and reflection streams, which never end by themselves, are cut then.
 FLUSH_S = 1.0
@@ -60,7 +49,12 @@ FLUSH_S = 1.0
 class PoetServicer(poet_pb2_grpc.PoetServicer):
     """Converts protobuf to engine calls and back; ErrorInterceptor turns engine errors into status codes."""
 
-    def __init__(self, engine: Engine, stream_every: int = STREAM_EVERY, smooth_streams: int = SMOOTH_STREAMS):
+    def __init__(
+        self,
+        engine: Engine | Router,
+        stream_every: int = DEFAULTS.stream_every,
+        smooth_streams: int = DEFAULTS.smooth_streams,
+    ):
         self.engine, self.stream_every, self.smooth_streams = engine, stream_every, smooth_streams
         self.streams = 0  # GenerateStream calls in flight
         self.streams_lock = threading.Lock()
@@ -70,8 +64,9 @@ class PoetServicer(poet_pb2_grpc.PoetServicer):
         ticket = self._submit(request, context)
         return reply_to_pb(wait(ticket, remaining_s(context)))
 
-    def GenerateStream(self, request: poet_pb2.GenerateRequest,
-                       context: grpc.ServicerContext) -> Iterator[poet_pb2.GenerateStreamReply]:
+    def GenerateStream(
+        self, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext
+    ) -> Iterator[poet_pb2.GenerateStreamReply]:
         """Progress as the engine decodes, then the finished poems as the last message."""
         # The engine calls back from its decode thread: a queue hands the events to this RPC's thread,
         # and None (put once the result is set, after every progress event) ends the stream.
@@ -93,8 +88,13 @@ class PoetServicer(poet_pb2_grpc.PoetServicer):
         """The model and the limits this server runs with."""
         return info_to_pb(self.engine.info())
 
-    def _submit(self, request: poet_pb2.GenerateRequest, context: grpc.ServicerContext,
-                on_progress: Callable[[Progress], None] | None = None, every: int = 1) -> Ticket:
+    def _submit(
+        self,
+        request: poet_pb2.GenerateRequest,
+        context: grpc.ServicerContext,
+        on_progress: Callable[[Progress], None] | None = None,
+        every: int = 1,
+    ) -> Ticket:
         ticket = self.engine.submit(request_from_pb(request), on_progress, every)
         # Runs when the RPC ends for any reason: if the client went away or its deadline passed, decoding
         # stops and the batch rows are freed; after a finished poem cancel() changes nothing.
@@ -115,7 +115,7 @@ def wait(ticket: Ticket, timeout: float | None) -> PoemResult:
         return ticket.result(timeout=timeout)
     except TimeoutError:
         ticket.cancel()
-        raise TimeoutError(DEADLINE_MESSAGE) from None
+        raise TimeoutError from None  # grpc_errors gives its zh and en
 
 
 def next_event(events: queue.Queue, ticket: Ticket, context: grpc.ServicerContext) -> Progress | None:
@@ -124,7 +124,7 @@ def next_event(events: queue.Queue, ticket: Ticket, context: grpc.ServicerContex
         return events.get(timeout=remaining_s(context))
     except queue.Empty:
         ticket.cancel()
-        raise TimeoutError(DEADLINE_MESSAGE) from None
+        raise TimeoutError from None  # grpc_errors gives its zh and en
 
 
 def lower_thread_priority(niceness: int) -> None:
@@ -148,12 +148,20 @@ class Serving(NamedTuple):
     gate: CallGate  # every Poet call passes it
 
 
-def build_server(engine: Engine, host: str, port: int, workers: int, max_rpcs: int,
-                 stream_every: int = STREAM_EVERY, rpc_niceness: int = RPC_NICENESS,
-                 smooth_streams: int = SMOOTH_STREAMS) -> Serving:
+def build_server(
+    engine: Engine | Router,
+    host: str,
+    port: int,
+    workers: int,
+    max_rpcs: int,
+    stream_every: int = DEFAULTS.stream_every,
+    rpc_niceness: int = DEFAULTS.rpc_nice,
+    smooth_streams: int = DEFAULTS.smooth_streams,
+) -> Serving:
     """A started server with health and reflection, serving from the first call."""
-    pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poet-rpc",
-                                      initializer=lower_thread_priority, initargs=(rpc_niceness,))
+    pool = futures.ThreadPoolExecutor(
+        max_workers=workers, thread_name_prefix="poet-rpc", initializer=lower_thread_priority, initargs=(rpc_niceness,)
+    )
     gate = CallGate()
     server = grpc.server(pool, interceptors=[ErrorInterceptor(SERVICE, gate)], maximum_concurrent_rpcs=max_rpcs)
     poet_pb2_grpc.add_PoetServicer_to_server(PoetServicer(engine, stream_every, smooth_streams), server)
@@ -167,7 +175,7 @@ def build_server(engine: Engine, host: str, port: int, workers: int, max_rpcs: i
     return Serving(server, bound, health_servicer, gate)
 
 
-def drain(serving: Serving, engine: Engine, grace: float) -> None:
+def drain(serving: Serving, engine: Engine | Router, grace: float) -> None:
     """NOT_SERVING, refuse new Poet calls, let those in flight finish within grace seconds, then stop."""
     log.info("draining: NOT_SERVING, %.0f s for calls in flight", grace)
     started = time.monotonic()
@@ -182,39 +190,57 @@ def drain(serving: Serving, engine: Engine, grace: float) -> None:
     log.info("stopped")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Flags, each defaulting to its environment variable."""
-    env = os.environ.get
-    parser = argparse.ArgumentParser(prog="python -m server.grpc_server", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default=env("POET_GRPC_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env("POET_GRPC_PORT", "50051")), help="0 picks a free port")
-    parser.add_argument("--model", type=Path, default=Path(env("POET_MODEL", ROOT / "model" / "weights")),
-                        help="weights folder with openvino/decoder.xml")
-    parser.add_argument("--max-batch", type=int, default=int(env("POET_MAX_BATCH", "64")),
-                        help="candidates decoded together")
-    parser.add_argument("--max-queue", type=int, default=int(env("POET_MAX_QUEUE", "256")),
-                        help="requests waiting before RESOURCE_EXHAUSTED")
-    parser.add_argument("--workers", type=int, default=int(env("POET_GRPC_WORKERS", "96")),
-                        help="threads for RPCs; a stream holds one for its whole life")
-    parser.add_argument("--max-rpcs", type=int, default=int(env("POET_MAX_RPCS", "512")),
-                        help="concurrent RPCs before RESOURCE_EXHAUSTED")
-    parser.add_argument("--stream-every", type=int, default=int(env("POET_STREAM_EVERY", STREAM_EVERY)),
-                        help="characters per progress message of a stream started under load (1: every "
-                             "character); the first character, a line cut back for re-sampling and the "
-                             "finished poem go at once")
-    parser.add_argument("--smooth-streams", type=int, default=int(env("POET_SMOOTH_STREAMS", SMOOTH_STREAMS)),
-                        help="streams in flight up to which every character is sent (0: always --stream-every)")
-    parser.add_argument("--rpc-nice", type=int, default=int(env("POET_RPC_NICE", RPC_NICENESS)),
-                        help="how much nicer the RPC threads run than the decode thread (0: the same)")
-    parser.add_argument("--grace", type=float, default=float(env("POET_GRACE", "10")),
-                        help="seconds calls in flight get on SIGTERM")
+def parse_args(argv: list[str] | None, defaults: ServerSettings) -> argparse.Namespace:
+    """Flags, each defaulting to its setting (read from the environment by main)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m server.grpc_server", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", default=defaults.host)
+    parser.add_argument("--port", type=int, default=defaults.port, help="0 picks a free port")
+    parser.add_argument("--model", type=Path, default=defaults.model, help="weights folder with openvino/decoder.xml")
+    parser.add_argument("--max-batch", type=int, default=defaults.max_batch, help="candidates decoded together")
+    parser.add_argument(
+        "--max-queue", type=int, default=defaults.max_queue, help="requests waiting before RESOURCE_EXHAUSTED"
+    )
+    parser.add_argument(
+        "--line-choices",
+        type=int,
+        default=defaults.line_choices,
+        help="versions of a 律诗's lines 4 and 6 written, the most parallel kept (1: the first)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=defaults.workers, help="threads for RPCs; a stream holds one for its whole life"
+    )
+    parser.add_argument(
+        "--max-rpcs", type=int, default=defaults.max_rpcs, help="concurrent RPCs before RESOURCE_EXHAUSTED"
+    )
+    parser.add_argument(
+        "--stream-every",
+        type=int,
+        default=defaults.stream_every,
+        help="characters per progress message of a stream started under load (1: every "
+        "character); the first character, a line cut back for re-sampling and the "
+        "finished poem go at once",
+    )
+    parser.add_argument(
+        "--smooth-streams",
+        type=int,
+        default=defaults.smooth_streams,
+        help="streams in flight up to which every character is sent (0: always --stream-every)",
+    )
+    parser.add_argument(
+        "--rpc-nice",
+        type=int,
+        default=defaults.rpc_nice,
+        help="how much nicer the RPC threads run than the decode thread (0: the same)",
+    )
+    parser.add_argument("--grace", type=float, default=defaults.grace, help="seconds calls in flight get on SIGTERM")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Load the model, serve until SIGTERM or Ctrl-C, then drain and exit 0."""
-    args = parse_args(argv)
+    args = parse_args(argv, ServerSettings.from_env())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.stream_every < 1:
         raise SystemExit("--stream-every must be at least 1")
@@ -222,12 +248,20 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--smooth-streams must not be negative")
     if not 0 <= args.rpc_nice <= 19:
         raise SystemExit("--rpc-nice must be between 0 and 19")
-    engine = Engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue)
-    serving = build_server(engine, args.host, args.port, args.workers, args.max_rpcs, args.stream_every,
-                           args.rpc_nice, args.smooth_streams)
+    if args.line_choices < 1:
+        raise SystemExit("--line-choices must be at least 1")
+    engine = open_engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue, line_choices=args.line_choices)
+    serving = build_server(
+        engine, args.host, args.port, args.workers, args.max_rpcs, args.stream_every, args.rpc_nice, args.smooth_streams
+    )
     info = engine.info()
-    log.info("gRPC server listening on %s:%d (model %s %s)", args.host, serving.port, info["model_name"],
-             info["model_version"])
+    log.info(
+        "gRPC server listening on %s:%d (model %s %s)",
+        args.host,
+        serving.port,
+        info["model_name"],
+        info["model_version"],
+    )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

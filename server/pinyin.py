@@ -1,4 +1,5 @@
 """拼音 for the page's optional reading line: POST /api/pinyin {"lines": [...]} -> {"pinyin": [[...], ...]}."""
+
 from __future__ import annotations
 
 import json
@@ -36,10 +37,12 @@ def parse_lines(data: bytes) -> list[str]:
         raise WebError("请求不是有效的 JSON", "the request body is not valid JSON") from None
     lines = body.get("lines") if isinstance(body, dict) and set(body) == {"lines"} else None
     if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
-        raise WebError("请求须为 {\"lines\": [字符串, …]}", "the request body must be {\"lines\": [string, ...]}")
+        raise WebError('请求须为 {"lines": [字符串, …]}', 'the request body must be {"lines": [string, ...]}')
     if len(lines) > MAX_LINES or any(len(line) > MAX_LINE for line in lines):
-        raise WebError(f"最多 {MAX_LINES} 句，每句最多 {MAX_LINE} 字",
-                       f"at most {MAX_LINES} lines of at most {MAX_LINE} characters")
+        raise WebError(
+            f"最多 {MAX_LINES} 句，每句最多 {MAX_LINE} 字",
+            f"at most {MAX_LINES} lines of at most {MAX_LINE} characters",
+        )
     for line in lines:
         check_unicode("lines", line)
     return lines

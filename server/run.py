@@ -1,7 +1,8 @@
 """`make run`: start the gRPC model server, wait until it is SERVING, then the web app; stop both together.
 
-    python -m server.run    (ports: POET_GRPC_PORT, default 50051; POET_WEB_PORT, default 8000)
+python -m server.run    (ports: POET_GRPC_PORT, default 50051; POET_WEB_PORT, default 8000: server/settings.py)
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,6 +14,8 @@ import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from server.settings import ServerSettings, WebSettings
 
 log = logging.getLogger("poet.run")
 START_TIMEOUT_S = 120
@@ -46,17 +49,17 @@ def main() -> None:
     # started us with SIGINT ignored).
     signal.signal(signal.SIGTERM, stop_on_signal)
     signal.signal(signal.SIGINT, stop_on_signal)
-    host = os.environ.get("POET_GRPC_HOST", "127.0.0.1")
-    grpc_port = os.environ.get("POET_GRPC_PORT", "50051")
-    web_port = os.environ.get("POET_WEB_PORT", "8000")
-    address = f"{host}:{grpc_port}"
-    env = os.environ | {"POET_SERVER": address}
-    model_server = subprocess.Popen([sys.executable, "-m", "server.grpc_server", "--host", host, "--port", grpc_port], env=env)
+    model, page = ServerSettings.from_env(), WebSettings.from_env()
+    address = f"{model.host}:{model.port}"
+    env = os.environ | {"POET_SERVER": address}  # the children read the rest of their settings themselves
+    model_server = subprocess.Popen(
+        [sys.executable, "-m", "server.grpc_server", "--host", model.host, "--port", str(model.port)], env=env
+    )
     web = None
     try:
         wait_until_serving(address, model_server)
-        web = subprocess.Popen([sys.executable, "-m", "server.wsgi", "--port", web_port], env=env)
-        log.info("bert-poet is ready: open http://127.0.0.1:%s  (Ctrl-C stops)", web_port)
+        web = subprocess.Popen([sys.executable, "-m", "server.wsgi", "--port", str(page.port)], env=env)
+        log.info("bert-poet is ready: open http://%s:%s  (Ctrl-C stops)", page.host, page.port)
         while model_server.poll() is None and web.poll() is None:
             time.sleep(0.5)
     except KeyboardInterrupt:

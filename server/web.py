@@ -1,9 +1,9 @@
 """The web app: the poetry studio page and a JSON / Server-Sent Events API over client.PoetClient."""
+
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack
@@ -18,10 +18,19 @@ from werkzeug.exceptions import HTTPException
 
 from client import PoetClient
 from client.errors import InvalidRequest, PoetClientError, ServerBusy, ServerUnavailable
+from client.settings import ClientSettings
 from client.types import Progress
 from server import pinyin
-from server.web_validation import (MAX_CANDIDATES, MAX_TEXT, MODES, WebError, error_body, parse_convert,
-                                   parse_generate, parse_query)
+from server.web_validation import (
+    MAX_CANDIDATES,
+    MAX_TEXT,
+    MODES,
+    WebError,
+    error_body,
+    parse_convert,
+    parse_generate,
+    parse_query,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("poet.web")
@@ -29,8 +38,10 @@ bp = Blueprint("web", __name__)
 
 MAX_REQUEST_BYTES = 16 * 1024  # a generate request is a few hundred bytes
 HEALTH_TIMEOUT_S = 3.0  # the status chip should not wait as long as a poem
-CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -48,12 +59,14 @@ _convert_lock = threading.Lock()  # one OpenCC converter object is shared by wai
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app; tests pass config such as CLIENT_FACTORY, a fake PoetClient class."""
+    """Build the app, reading the client's settings from the environment once; tests pass config such
+    as CLIENT_FACTORY, a fake PoetClient class."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    client = ClientSettings.from_env()
     app.config.from_mapping(
-        POET_SERVER=os.environ.get("POET_SERVER", "127.0.0.1:50051"),
-        POET_TIMEOUT=float(os.environ.get("POET_TIMEOUT", "60")),  # seconds one request may wait on the model
-        POET_RETRIES=int(os.environ.get("POET_RETRIES", "2")),
+        POET_SERVER=client.server,
+        POET_TIMEOUT=client.timeout,
+        POET_RETRIES=client.retries,
         CLIENT_FACTORY=PoetClient,  # called as factory(address=, timeout=, retries=); used as a context manager
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         DEBUG=False,  # Flask reads FLASK_DEBUG into DEBUG; the debugger must never face the network
@@ -72,8 +85,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def new_client(timeout: float | None = None) -> AbstractContextManager:
     """A client for one request; a fresh channel each time keeps requests independent."""
     config = current_app.config
-    return config["CLIENT_FACTORY"](address=config["POET_SERVER"], timeout=timeout or config["POET_TIMEOUT"],
-                                    retries=config["POET_RETRIES"])
+    return config["CLIENT_FACTORY"](
+        address=config["POET_SERVER"], timeout=timeout or config["POET_TIMEOUT"], retries=config["POET_RETRIES"]
+    )
 
 
 def json_body() -> Any:
@@ -105,9 +119,15 @@ def index() -> str:
     mode = request.args.get("mode", "random")
     form = request.args.get("form", "")  # 自动: a continuation's opening picks 五言 or 七言
     return render_template(
-        "index.html", mode=mode if mode in MODES else "random", form=form if form in FORM_IDS else "",
-        text=request.args.get("text", "")[:MAX_TEXT], modes=MODE_LABELS, form_ids=FORM_IDS,
-        max_text=MAX_TEXT, max_candidates=MAX_CANDIDATES)
+        "index.html",
+        mode=mode if mode in MODES else "random",
+        form=form if form in FORM_IDS else "",
+        text=request.args.get("text", "")[:MAX_TEXT],
+        modes=MODE_LABELS,
+        form_ids=FORM_IDS,
+        max_text=MAX_TEXT,
+        max_candidates=MAX_CANDIDATES,
+    )
 
 
 @bp.post("/api/generate")
@@ -191,16 +211,10 @@ def converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
-def split_bilingual(message: str) -> tuple[str, str]:
-    """'中文 / English' as (zh, en); a message in one language serves as both."""
-    zh, _, en = message.partition(" / ")
-    return zh, (en or zh)
-
-
 def client_error_response(error: PoetClientError) -> tuple[dict, int]:
     """The JSON body and status for an error the client raised."""
     if isinstance(error, InvalidRequest):
-        return error_body(*split_bilingual(getattr(error, "message", "") or str(error))), 400
+        return error_body(error.zh, error.en), 400
     if isinstance(error, ServerBusy):
         return error_body(*BUSY), 503
     if isinstance(error, ServerUnavailable):

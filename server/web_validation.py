@@ -1,4 +1,5 @@
 """Cheap checks of the web API's input: types and ranges here, the poem rules on the model server."""
+
 from __future__ import annotations
 
 import math
@@ -44,17 +45,38 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
-    "mode": Field(str, lambda v: v in MODES, "模式须为 random、continue、acrostic 或 theme", "mode must be random, continue, acrostic or theme"),
+    "mode": Field(
+        str,
+        lambda v: v in MODES,
+        "模式须为 random、continue、acrostic 或 theme",
+        "mode must be random, continue, acrostic or theme",
+    ),
     "form": Field(str, lambda v: True, "", ""),  # a form or a 词 tune: the model server knows which it can write
-    "text": Field(str, lambda v: len(v) <= MAX_TEXT, f"文字过长（最多 {MAX_TEXT} 字）", f"text too long (at most {MAX_TEXT} characters)"),
-    "n": Field(int, lambda v: 1 <= v <= MAX_CANDIDATES, f"候选数须在 1–{MAX_CANDIDATES} 之间", f"n must be between 1 and {MAX_CANDIDATES}"),
-    "seed": Field(int, lambda v: 0 <= v < 2**63, "随机种子须为非负整数", "seed must be a non-negative integer", nullable=True),
+    "text": Field(
+        str,
+        lambda v: len(v) <= MAX_TEXT,
+        f"文字过长（最多 {MAX_TEXT} 字）",
+        f"text too long (at most {MAX_TEXT} characters)",
+    ),
+    "n": Field(
+        int,
+        lambda v: 1 <= v <= MAX_CANDIDATES,
+        f"候选数须在 1–{MAX_CANDIDATES} 之间",
+        f"n must be between 1 and {MAX_CANDIDATES}",
+    ),
+    "seed": Field(
+        int, lambda v: 0 <= v < 2**63, "随机种子须为非负整数", "seed must be a non-negative integer", nullable=True
+    ),
     "temperature": Field(float, lambda v: 0 < v <= 2, "温度须在 (0, 2] 之间", "temperature must be in (0, 2]"),
     "top_k": Field(int, lambda v: 0 <= v <= 1000, "top_k 须在 0–1000 之间", "top_k must be between 0 and 1000"),
     "top_p": Field(float, lambda v: 0 < v <= 1, "top_p 须在 (0, 1] 之间", "top_p must be in (0, 1]"),
-    "repetition_penalty": Field(float, lambda v: 1 <= v <= 2, "重复惩罚须在 [1, 2] 之间", "repetition_penalty must be in [1, 2]"),
-    **{name: Field(bool, lambda v: True, "", "")
-       for name in ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")},
+    "repetition_penalty": Field(
+        float, lambda v: 1 <= v <= 2, "重复惩罚须在 [1, 2] 之间", "repetition_penalty must be in [1, 2]"
+    ),
+    **{
+        name: Field(bool, lambda v: True, "", "")
+        for name in ("rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat", "no_copy")
+    },
     "rhyme_tone": Field(str, lambda v: v in ("平", "仄"), "韵脚声调须为 平 或 仄", "rhyme_tone must be 平 or 仄"),
 }
 
@@ -131,7 +153,7 @@ def parse_query(args: Mapping[str, str]) -> dict[str, Any]:
 def parse_convert(body: Any) -> tuple[str, str]:
     """(text, OpenCC configuration) for /api/convert."""
     if not isinstance(body, dict) or set(body) - {"text", "to"}:
-        raise WebError("请求须为 {\"text\", \"to\"}", "the request body must be {\"text\", \"to\"}")
+        raise WebError('请求须为 {"text", "to"}', 'the request body must be {"text", "to"}')
     text, to = body.get("text"), body.get("to")
     if not isinstance(text, str):
         raise type_error("text", str)

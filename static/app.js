@@ -5,10 +5,12 @@ import { saveFile } from "./js/dom.js";
 import { glossaryNode } from "./js/facts.js";
 import { clearHistory, describeEntry, historyFile, rememberPoem, renderHistory } from "./js/history.js";
 import { editJob, withMarks, writeJob } from "./js/job.js";
-import { readOptions, seedProblem, setOptions } from "./js/options.js";
-import { openLineEditor, renderFinal, renderStreaming } from "./js/poem.js";
+import { readOptions, seedProblem, setOptions, tuneDecides } from "./js/options.js";
+import { marksOf, openLineEditor, renderFinal, renderStreaming } from "./js/poem.js";
 import { poemImage, poemLink, poemText, readLink } from "./js/share.js";
-import { AUTO_FORM, FORMS, MAX_TEXT, validate } from "./js/validate.js";
+import { hideError, retryNow, say, setDown, setHealth, showError } from "./js/status.js";
+import { setTunes, tuneOf, tunePicker } from "./js/tunes.js";
+import { AUTO_FORM, FORMS, MAX_TEXT, shapeOf, validate } from "./js/validate.js";
 
 const $ = (selector) => document.querySelector(selector);
 const text = $("#text");
@@ -21,57 +23,50 @@ const MODES = {
 };
 const HEALTH_EVERY_MS = 15_000;
 const MAX_SEED = 2 ** 48;  // a seed the page draws: exact as a JavaScript number
+const tunes = tunePicker((name) => {
+  if (name) document.querySelectorAll("input[name=form]").forEach((input) => { input.checked = false; });
+  else if (!$("input[name=form]:checked")) $("#form-auto").checked = true;
+  refresh();
+});
 const state = {
   mode: $("input[name=mode]:checked").value,
   drafts: {}, check: null, job: null, redo: null, result: null, given: new Map(), pick: 0,
-  selected: 0, historyId: "", controller: null, retry: null, converted: [], pinyin: [], rules: null,
+  selected: 0, historyId: "", controller: null, converted: [], pinyin: [], rules: null, info: null,
 };
 
-const currentForm = () => $("input[name=form]:checked").value;
+const currentForm = () => tunes.value() || $("input[name=form]:checked")?.value || "";
 const givenMap = (cells) => new Map(cells.map((cell) => (Array.isArray(cell) ? [`${cell[0]},${cell[1]}`, cell[2] || ""] : [cell, ""])));
 const motion = () => (matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth");
-
-function say(message) {
-  $("#notice").textContent = message;
-}
-
-function showError(error, retry) {
-  $("#error-text").textContent = error.en ? `${error.zh}（${error.en}）` : error.zh;
-  $("#error").hidden = false;
-  state.retry = retry;
-  if (error.status === 503 || error.status === 0) setHealth("down", downLabel(error));
-}
-
-function hideError() {
-  $("#error").hidden = true;
-  state.retry = null;
-}
-
-const downLabel = (error) => (error.status === 0 ? "网页服务无法连接" : "模型服务未连接");
-
-function setHealth(status, label) {
-  $("#health").dataset.state = status;
-  $("#health-text").textContent = label;
-}
 
 /** Ask the web app whether the model serves; quiet checks (the periodic ones) only change the status. */
 async function checkHealth(quiet = false) {
   try {
     await requestJSON("/api/health");
     setHealth("ok", "模型就绪");
-    if (state.retry === checkHealth) hideError();
-    if (!state.rules) loadRules();
+    hideError(checkHealth);
+    if (!state.rules) loadInfo();
   } catch (error) {
-    setHealth("down", downLabel(error));
+    setDown(error);
     if (!quiet) showError(error, checkHealth);
   }
 }
 
-/** The rules a fault can name, with their descriptions, from the model server's info. */
-async function loadRules() {
+/** The rules a fault can name, with their descriptions, and the 词 tunes, from the model server's info
+ * (asked once at a time: the start and the first health check both ask). */
+function loadInfo() {
+  state.info ??= readInfo().finally(() => { state.info = null; });
+  return state.info;
+}
+
+async function readInfo() {
   try {
-    state.rules = (await requestJSON("/api/info")).rules || {};
-    if (state.result) renderPoems();  // a poem shown meanwhile gets its faults described
+    const info = await requestJSON("/api/info");
+    setTunes(info.tunes);
+    state.rules = info.rules || {};
+    const unknown = tunes.refresh();
+    if (unknown) say(`模型服务没有「${unknown}」这个词牌`);
+    refresh();
+    if (state.result) renderPoems();  // a poem shown meanwhile gets its faults described, a 词 its 阕
   } catch {
     // Asked again at the next health check; meanwhile faults are named without their descriptions.
   }
@@ -86,6 +81,7 @@ function refresh() {
   text.closest(".field").classList.toggle("idle", mode === "random");
   $("label[for=form-auto]").title = AUTO_FORM[mode];
   state.check = validate(mode, currentForm(), text.value);
+  tuneDecides(Boolean(tuneOf(currentForm())));
   const problem = state.check.message || seedProblem();
   $("#hint").textContent = state.check.hint || "";
   $("#message").textContent = problem;
@@ -222,7 +218,7 @@ const shownLines = (index) => state.converted[index] || state.result.poems[index
 
 async function copyPoem(index) {
   try {
-    await navigator.clipboard.writeText(poemText(shownLines(index)));
+    await navigator.clipboard.writeText(poemText(shownLines(index), marksOf(state.result.poems[index]), tuneOf(state.result.form)));
     say("已复制");
   } catch {
     say("浏览器不允许复制，请手动选取");
@@ -232,7 +228,8 @@ async function copyPoem(index) {
 async function saveImage(index) {
   const poem = state.result.poems[index];
   const caption = `${state.result.form}${poem.rhyme_group ? ` · ${poem.rhyme_group}韵` : ""} · bert-poet`;
-  const image = await poemImage(poem, shownLines(index), { vertical: $("#vertical").checked, caption });
+  const look = { vertical: $("#vertical").checked, caption, marks: marksOf(poem), stanzas: shapeOf(state.result.form).stanzas };
+  const image = await poemImage(poem, shownLines(index), look);
   saveFile(`${poem.lines[0]}.png`, image);
   say("已存为图片");
 }
@@ -242,7 +239,7 @@ async function shareLink(index) {
   const { job, result } = state;
   // A poem written in steps (an edited acrostic) or an old saved one is linked as its text, judged again.
   const request = job?.request && !job.heads.length ? job.request
-    : { mode: "continue", form: result.form, text: withMarks(result.poems[index].lines).join("") };
+    : { mode: "continue", form: result.form, text: withMarks(result.poems[index].lines, marksOf(result.poems[index])).join("") };
   const link = poemLink(request, job?.request === request ? index : 0);
   window.history.replaceState(null, "", link);
   try {
@@ -256,7 +253,7 @@ async function shareLink(index) {
 /** Open a line for editing; submitting continues the poem from the edited line (an acrostic keeps its later heads). */
 function editLine(card, line, index) {
   const poem = state.result.poems[Number(card.dataset.index)];
-  openLineEditor(line, poem.lines[index], FORMS[state.result.form].width, (newLine) => {
+  openLineEditor(line, poem.lines[index], [...poem.lines[index]].length, (newLine) => {
     const job = editJob(poem, state.result.form, state.given, index, newLine, readOptions());
     if ([...job.request.text].length > MAX_TEXT) say(`续写的开头最多 ${MAX_TEXT} 字（含标点），这一句之后无法续写`);
     else run(job);
@@ -332,18 +329,19 @@ function start() {
   // A shared link sets the form; one that names a seed writes its poem at once.
   const asked = readLink(window.location.search);
   setOptions(asked, MAX_TEXT);
+  if (asked.form && !(asked.form in FORMS)) tunes.choose(asked.form);  // a 词 tune, checked once the tunes are read
   state.pick = asked.pick || 0;
   state.mode = $("input[name=mode]:checked").value;
   state.drafts[state.mode] = text.value;
   document.querySelectorAll("input[name=mode]").forEach((input) => input.addEventListener("change", switchMode));
-  document.querySelectorAll("input[name=form]").forEach((input) => input.addEventListener("change", refresh));
+  document.querySelectorAll("input[name=form]").forEach((input) => input.addEventListener("change", () => { tunes.clear(); refresh(); }));
   text.addEventListener("input", refresh);
   text.addEventListener("keydown", onKey);
   $("#seed").addEventListener("input", refresh);
   $("#temperature").addEventListener("input", () => { $("#temperature-value").textContent = $("#temperature").value; });
   $("#compose").addEventListener("submit", submit);
   $("#stop").addEventListener("click", () => state.controller?.abort());
-  $("#retry").addEventListener("click", () => { const retry = state.retry; hideError(); retry?.(); });
+  $("#retry").addEventListener("click", retryNow);
   $("#regenerate").addEventListener("click", regenerate);
   $("#show-tones").addEventListener("change", (event) => poems.classList.toggle("hide-tones", !event.target.checked));
   $("#vertical").addEventListener("change", (event) => poems.classList.toggle("vertical", event.target.checked));
@@ -354,10 +352,11 @@ function start() {
   $("#glossary").append(glossaryNode());
   renderHistory($("#history"), $("#history-empty"), showSaved);
   refresh();
+  const info = loadInfo();
   checkHealth();
   setInterval(() => { if (!document.hidden && !state.controller) checkHealth(true); }, HEALTH_EVERY_MS);
   window.addEventListener("focus", () => checkHealth(true));
-  if ("seed" in asked && !$("#generate").disabled) $("#compose").requestSubmit();
+  if ("seed" in asked) (tunes.value() ? info : Promise.resolve()).then(() => { if (!$("#generate").disabled) $("#compose").requestSubmit(); });
 }
 
 start();

@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny random BERT exported to OpenVINO (fast unit and integration tests)
 and the shipped model."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """A real model server on a loopback port, in this process or as a subprocess, for the tests."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,14 @@ def running_server(model_dir: Path, max_batch: int = 32, max_queue: int = 64) ->
 def start_server_process(model_dir: Path, *flags: str) -> tuple[subprocess.Popen, str]:
     """`python -m server.grpc_server --port 0` as a subprocess; returns it and its address once listening."""
     command = [sys.executable, "-m", "server.grpc_server", "--port", "0", "--model", str(model_dir), *flags]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -42,4 +49,5 @@ def start_server_process(model_dir: Path, *flags: str) -> tuple[subprocess.Popen
         if not line and process.poll() is not None:
             break
     process.kill()
+    process.stdout.close()
     raise RuntimeError("the model server did not start")

@@ -1,9 +1,9 @@
 """client.batch end to end against a real server: poems and errors per line, a kill mid-run,
 and --resume finishing the job with every id exactly once; bad flags and files stop it before OUT."""
+
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -15,6 +15,8 @@ import pytest
 from client.batch import done_ids, main, read_requests
 from tests.grpc_helpers import ROOT, running_server
 
+pytestmark = pytest.mark.slow  # the batch script runs as a subprocess
+
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir):
@@ -23,8 +25,13 @@ def server(tiny_model_dir):
 
 
 def batch(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "client.batch", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "client.batch", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def records(path: Path) -> list[dict]:
@@ -33,12 +40,20 @@ def records(path: Path) -> list[dict]:
 
 def test_each_line_gets_poems_or_an_error(server: str, tmp_path: Path) -> None:
     requests = tmp_path / "in.jsonl"
-    requests.write_text("\n".join([
-        json.dumps({"id": "a", "mode": "acrostic", "text": "春夏秋冬", "form": "七绝", "seed": 1}, ensure_ascii=False),
-        "this is not json",
-        json.dumps({"id": "c", "mode": "acrostic", "text": "abc"}),
-        json.dumps({"mode": "random", "form": "五律", "n": 2, "seed": 3}, ensure_ascii=False),
-    ]) + "\n", encoding="utf-8")
+    requests.write_text(
+        "\n".join(
+            [
+                json.dumps(
+                    {"id": "a", "mode": "acrostic", "text": "春夏秋冬", "form": "七绝", "seed": 1}, ensure_ascii=False
+                ),
+                "this is not json",
+                json.dumps({"id": "c", "mode": "acrostic", "text": "abc"}),
+                json.dumps({"mode": "random", "form": "五律", "n": 2, "seed": 3}, ensure_ascii=False),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
     process = batch(str(requests), "-o", str(out), "--server", server)
     _, stderr = process.communicate(timeout=120)
@@ -56,6 +71,15 @@ def test_each_line_gets_poems_or_an_error(server: str, tmp_path: Path) -> None:
     assert all("constraints" in p and "faults" in p and "rhyme_group" in p for p in by_id["4"]["poems"])
 
 
+def test_a_huge_bad_value_is_an_error_record_not_a_retry(server: str, tmp_path: Path) -> None:
+    requests = tmp_path / "in.jsonl"
+    requests.write_text(json.dumps({"id": "huge", "mode": "m" * 20_000}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main([str(requests), "-o", str(out), "--server", server]) == 1
+    [record] = records(out)  # refused (INVALID_ARGUMENT), not left for --resume as if the server were busy
+    assert "mode" in record["error"] and len(record["error"]) < 300
+
+
 def test_plain_prompts_with_a_mode(server: str, tmp_path: Path) -> None:
     prompts = tmp_path / "heads.txt"
     prompts.write_text("春夏秋冬\n山高水长\n", encoding="utf-8")
@@ -67,15 +91,17 @@ def test_plain_prompts_with_a_mode(server: str, tmp_path: Path) -> None:
 def test_a_killed_run_resumes_without_loss_or_duplicates(server: str, tmp_path: Path) -> None:
     total = 240
     requests = tmp_path / "in.jsonl"
-    requests.write_text("".join(json.dumps({"id": f"r{i}", "mode": "random", "form": "七律", "seed": i}) + "\n"
-                                for i in range(total)), encoding="utf-8")
+    requests.write_text(
+        "".join(json.dumps({"id": f"r{i}", "mode": "random", "form": "七律", "seed": i}) + "\n" for i in range(total)),
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
     process = batch(str(requests), "-o", str(out), "--server", server, "--concurrency", "2")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 10):
         time.sleep(0.05)
     process.kill()
-    process.wait()
+    process.communicate()  # reaps it and closes its pipes
     written = len(records(out))
     assert 0 < written < total, "the kill should land mid-run"
     resumed = batch(str(requests), "-o", str(out), "--server", server, "--concurrency", "4", "--resume")
@@ -108,12 +134,15 @@ def write_jsonl(path: Path, lines: list[dict]) -> Path:
 
 
 def test_lines_the_spec_refuses_are_errors_that_say_why(server: str, tmp_path: Path, capsys) -> None:
-    requests = write_jsonl(tmp_path / "in.jsonl", [
-        {"id": "a", "mode": "random", "form": "五绝", "seed": 1},
-        {"id": "b", "mode": "random", "temprature": 0.5},
-        {"id": "c", "form": "五绝"},
-        {"id": "a", "mode": "acrostic", "text": "春"},
-    ])
+    requests = write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            {"id": "a", "mode": "random", "form": "五绝", "seed": 1},
+            {"id": "b", "mode": "random", "temprature": 0.5},
+            {"id": "c", "form": "五绝"},
+            {"id": "a", "mode": "acrostic", "text": "春"},
+        ],
+    )
     out = tmp_path / "out.jsonl"
     assert main([str(requests), "-o", str(out), "--server", server]) == 1  # three lines failed
     by_key = {(r["id"], r.get("line")): r for r in records(out)}
@@ -128,8 +157,16 @@ def test_lines_the_spec_refuses_are_errors_that_say_why(server: str, tmp_path: P
     assert len(records(out)) == 4
 
 
-@pytest.mark.parametrize("flag", [["--concurrency", "0"], ["--concurrency", "many"], ["--concurrency", "1.5"],
-                                  ["--timeout", "-1"], ["--timeout", "inf"]])
+@pytest.mark.parametrize(
+    "flag",
+    [
+        ["--concurrency", "0"],
+        ["--concurrency", "many"],
+        ["--concurrency", "1.5"],
+        ["--timeout", "-1"],
+        ["--timeout", "inf"],
+    ],
+)
 def test_a_bad_flag_stops_before_out_is_touched(tmp_path: Path, flag: list[str], capsys) -> None:
     requests = write_jsonl(tmp_path / "in.jsonl", [{"mode": "random"}])
     out = tmp_path / "out.jsonl"
@@ -154,8 +191,9 @@ def test_an_unreadable_in_is_one_line_and_exit_2(tmp_path: Path, content: bytes 
 
 
 def test_a_duplicate_of_a_default_id_says_so(tmp_path: Path) -> None:
-    requests = write_jsonl(tmp_path / "in.jsonl", [{"mode": "random"}, {"id": "3", "mode": "random"},
-                                                    {"mode": "random"}])  # line 3 defaults to id "3"
+    requests = write_jsonl(
+        tmp_path / "in.jsonl", [{"mode": "random"}, {"id": "3", "mode": "random"}, {"mode": "random"}]
+    )  # line 3 defaults to id "3"
     errors = [r["error"] for r in read_requests(requests, None) if "error" in r]
     assert len(errors) == 1 and "line 3 has the id (its line number, as it has none) of line 2" in errors[0]
 
@@ -173,8 +211,10 @@ def test_ordered_writes_in_the_order_of_in(server: str, tmp_path: Path) -> None:
 
 def test_runs_outside_the_checkout(tmp_path: Path) -> None:
     """The project is installed (make install: pip install -e .): the module and the console script work anywhere."""
-    for command in ([sys.executable, "-m", "client.batch", "--help"],
-                    [str(Path(sys.executable).parent / "poet-batch"), "--help"]):
+    for command in (
+        [sys.executable, "-m", "client.batch", "--help"],
+        [str(Path(sys.executable).parent / "poet-batch"), "--help"],
+    ):
         done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "--ordered" in done.stdout

@@ -1,5 +1,6 @@
 """The load benchmark's machinery against a real server on a loopback port (for a second or two:
 its numbers are for `python -m bench.load`, not for the tests)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 from bench.engine import keep_in_flight
 from bench.load import is_loopback, main, run, server_max_batch, summary
 from tests.grpc_helpers import running_server
+
+pytestmark = pytest.mark.slow  # load runs of seconds against live servers
 
 
 def test_load_run_counts_poems_and_errors_by_code(tiny_model_dir) -> None:
@@ -28,8 +31,10 @@ def test_in_process_load_finishes_every_poem_it_starts(engine) -> None:
     assert not engine.live and not engine.waiting  # nothing left running into the next turn
 
 
-@pytest.mark.parametrize("address, loopback", [("127.0.0.1:50051", True), ("localhost:1", True),
-                                               ("[::1]:50051", True), ("10.0.0.5:50051", False)])
+@pytest.mark.parametrize(
+    "address, loopback",
+    [("127.0.0.1:50051", True), ("localhost:1", True), ("[::1]:50051", True), ("10.0.0.5:50051", False)],
+)
 def test_only_loopback_servers_are_loaded(address: str, loopback: bool) -> None:
     assert is_loopback(address) is loopback
 

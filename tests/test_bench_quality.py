@@ -1,5 +1,6 @@
 """bench.quality's figures, for 诗 and 词: computed by the engine's checks, the same for our poems and
 the masters'; on hand-made poems whose faults are known, and on the tiny model's poems."""
+
 from __future__ import annotations
 
 from bench import quality_ci
@@ -27,7 +28,16 @@ def test_verse_figures_count_the_rules_the_poems_break() -> None:
 
 
 def test_parallelism_is_measured_on_the_middle_couplets_against_chance() -> None:
-    lines = ["国破山河在", "城春草木深", "感时花溅泪", "恨别鸟惊心", "烽火连三月", "家书抵万金", "白头搔更短", "浑欲不胜簪"]
+    lines = [
+        "国破山河在",
+        "城春草木深",
+        "感时花溅泪",
+        "恨别鸟惊心",
+        "烽火连三月",
+        "家书抵万金",
+        "白头搔更短",
+        "浑欲不胜簪",
+    ]
     median, chance, mean = parallelism([{"lines": lines}, {"lines": lines[::-1]}])
     assert 0 < median <= 1 and 0 <= chance <= 1 and mean == median
 

@@ -1,6 +1,8 @@
 """End to end in headless Chromium: the page served by waitress, over a real gRPC model server on the tiny model."""
+
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -14,8 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import json
-
 import opencc
 import pytest
 from selenium import webdriver
@@ -26,12 +26,22 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium, and a server subprocess per test
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("POET_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("POET_CHROMEDRIVER", "/usr/bin/chromedriver"))
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,900"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+]
 START_TIMEOUT_S = 180  # the model server loads and compiles the tiny model first
 POEM_TIMEOUT_S = 120  # generous: CI machines are small and may be busy
 HEADS = "春夏秋冬"
@@ -44,16 +54,25 @@ class Server:
     """A server subprocess whose output is read by a thread, so it never blocks on a full pipe."""
 
     def __init__(self, command: list[str], env: dict[str, str]):
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, encoding="utf-8", errors="replace")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
         self.output: list[str] = []
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
-        for line in self.process.stdout:
-            self.output.append(line)
-            self.lines.put(line)
+        with self.process.stdout:  # closed at the end of the output, which a warning would otherwise report
+            for line in self.process.stdout:
+                self.output.append(line)
+                self.lines.put(line)
 
     def wait_for(self, pattern: str, timeout: float = START_TIMEOUT_S) -> re.Match:
         """The first output line matching pattern; fails with the output if the server dies or is too slow."""
@@ -80,8 +99,10 @@ class Server:
 
 def start_web(model_address: str) -> tuple[Server, str]:
     """`python -m server.wsgi` on a free loopback port, talking to model_address; (server, page URL)."""
-    server = Server([sys.executable, "-m", "server.wsgi", "--host", "127.0.0.1", "--port", "0"],
-                    {**os.environ, "POET_SERVER": model_address})
+    server = Server(
+        [sys.executable, "-m", "server.wsgi", "--host", "127.0.0.1", "--port", "0"],
+        {**os.environ, "POET_SERVER": model_address},
+    )
     return server, server.wait_for(r"web app on (http://\S+)")[1] + "/"
 
 
@@ -94,8 +115,22 @@ def model_dir(request: pytest.FixtureRequest) -> Path:
 
 def start_model(model_dir: Path) -> tuple[Server, str]:
     """`python -m server.grpc_server` on a free loopback port; (server, host:port)."""
-    server = Server([sys.executable, "-m", "server.grpc_server", "--host", "127.0.0.1", "--port", "0",
-                     "--model", str(model_dir), "--max-batch", "8"], dict(os.environ))
+    server = Server(
+        [
+            sys.executable,
+            "-m",
+            "server.grpc_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--model",
+            str(model_dir),
+            "--max-batch",
+            "8",
+        ],
+        dict(os.environ),
+    )
     try:
         match = server.wait_for(r"listening on (\S+):(\d+)")
     except BaseException:
@@ -141,8 +176,10 @@ def orphan_page_url() -> Iterator[str]:
 def browser() -> Iterator[WebDriver]:
     """Headless Chromium with a fresh profile; missing Chromium is a failure, not a skip."""
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.fail(f"Chromium and chromedriver are needed at {CHROMIUM} and {CHROMEDRIVER}: "
-                    "apt-get install -y chromium chromium-driver (or set POET_CHROMIUM / POET_CHROMEDRIVER)")
+        pytest.fail(
+            f"Chromium and chromedriver are needed at {CHROMIUM} and {CHROMEDRIVER}: "
+            "apt-get install -y chromium chromium-driver (or set POET_CHROMIUM / POET_CHROMEDRIVER)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
@@ -174,27 +211,36 @@ def type_text(driver: WebDriver, text: str) -> None:
 
 
 def message_says(driver: WebDriver, words: str) -> bool:
-    return words in driver.find_element(By.ID, "message").text and not driver.find_element(By.ID, "generate").is_enabled()
+    return (
+        words in driver.find_element(By.ID, "message").text and not driver.find_element(By.ID, "generate").is_enabled()
+    )
 
 
 def poem_lines(driver: WebDriver) -> list[str]:
     """The finished poem's lines, read in one script so a re-render cannot interleave."""
-    return driver.execute_script("return [...document.querySelectorAll('.poem.done .line')]"
-                                 ".map((line) => [...line.querySelectorAll('.glyph')].map((g) => g.textContent).join(''))")
+    return driver.execute_script(
+        "return [...document.querySelectorAll('.poem.done .line')]"
+        ".map((line) => [...line.querySelectorAll('.glyph')].map((g) => g.textContent).join(''))"
+    )
 
 
 def wait_for_poem(driver: WebDriver) -> list[str]:
     """Wait until the poem is finished, then its lines as text."""
-    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".poem.done") or d.find_element(By.ID, "error").is_displayed(),
-         POEM_TIMEOUT_S)
+    wait(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".poem.done") or d.find_element(By.ID, "error").is_displayed(),
+        POEM_TIMEOUT_S,
+    )
     assert not driver.find_element(By.ID, "error").is_displayed(), driver.find_element(By.ID, "error-text").text
     return poem_lines(driver)
 
 
 def set_text(driver: WebDriver, text: str) -> None:
     """Put text in the box as if typed (ChromeDriver cannot type characters beyond the BMP, such as 𠀀)."""
-    driver.execute_script("const box = document.getElementById('text'); box.value = arguments[0];"
-                          "box.dispatchEvent(new Event('input'))", text)
+    driver.execute_script(
+        "const box = document.getElementById('text'); box.value = arguments[0];box.dispatchEvent(new Event('input'))",
+        text,
+    )
 
 
 def history_texts(driver: WebDriver) -> list[str]:
@@ -209,8 +255,10 @@ def write_poem(driver: WebDriver) -> list[str]:
 
 def downloaded(folder: Path, suffix: str) -> Path:
     """The finished download in folder whose name ends with suffix."""
+
     def done(_: WebDriver) -> list[Path]:
         return [path for path in folder.iterdir() if path.name.endswith(suffix)]
+
     return WebDriverWait(None, 30).until(done)[0]
 
 
@@ -250,9 +298,14 @@ def test_bad_input_is_explained_and_blocks_the_button(browser: WebDriver, page_u
     type_text(browser, "白日依山尽，黄河入海流，欲穷千里目，更上一层楼，春眠不觉晓，")
     wait(browser, lambda d: message_says(d, "开头有 5 句"))
     type_text(browser, "白日依山尽，黄河入海")
-    wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled() and not d.find_element(By.ID, "message").text)
+    wait(
+        browser, lambda d: d.find_element(By.ID, "generate").is_enabled() and not d.find_element(By.ID, "message").text
+    )
     type_text(browser, "白日依山尽黄河入海流")  # whole lines typed without marks, read as the engine reads them
-    wait(browser, lambda d: "已有 2 句" in d.find_element(By.ID, "hint").text and d.find_element(By.ID, "generate").is_enabled())
+    wait(
+        browser,
+        lambda d: "已有 2 句" in d.find_element(By.ID, "hint").text and d.find_element(By.ID, "generate").is_enabled(),
+    )
 
 
 def test_acrostic_poem_with_tones_and_rhymes(browser: WebDriver, page_url: str, tmp_path: Path) -> None:
@@ -303,16 +356,22 @@ def test_edit_a_line_and_rewrite_the_rest(browser: WebDriver, page_url: str) -> 
     entries = history_texts(browser)
     # 再写一首 writes afresh from the last edit that wrote something, not the same whole poem again.
     browser.find_element(By.ID, "regenerate").click()
-    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".poem.done .score").text.startswith("得分"), POEM_TIMEOUT_S)
+    wait(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, ".poem.done .score").text.startswith("得分"), POEM_TIMEOUT_S
+    )
     again = poem_lines(browser)
     assert again[:2] == rewritten[:2] and [line[0] for line in again] == list(HEADS), again
     texts = history_texts(browser)
     assert len(texts) == len(entries) + 1, texts
-    kept = browser.execute_script("return JSON.parse(localStorage.getItem('bert-poet.history.v1')).map((entry) => entry.poem.text)")
+    kept = browser.execute_script(
+        "return JSON.parse(localStorage.getItem('bert-poet.history.v1')).map((entry) => entry.poem.text)"
+    )
     assert len(set(kept)) == len(kept), kept  # no poem kept twice
     assert f"藏头「{HEADS}」 · 七绝" in texts[-1] and "改写「夏木阴阴正可人」 · 七绝" in texts[0], texts
     browser.find_element(By.ID, "generate").click()  # the model server still writes
-    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".poem.done .score").text.startswith("得分"), POEM_TIMEOUT_S)
+    wait(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, ".poem.done .score").text.startswith("得分"), POEM_TIMEOUT_S
+    )
 
 
 def test_model_server_down_is_explained_with_a_retry(browser: WebDriver, orphan_page_url: str) -> None:
@@ -323,7 +382,11 @@ def test_model_server_down_is_explained_with_a_retry(browser: WebDriver, orphan_
     browser.find_element(By.ID, "retry").click()
     wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed(), 30)
     browser.find_element(By.ID, "generate").click()  # random mode needs no input
-    wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed() and d.find_element(By.ID, "generate").is_enabled(), 30)
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "error").is_displayed() and d.find_element(By.ID, "generate").is_enabled(),
+        30,
+    )
     assert not browser.find_elements(By.CSS_SELECTOR, ".poem")
     browser.get_log("browser")  # the 503s logged here are expected
 
@@ -341,7 +404,10 @@ def test_the_continue_example_works_and_no_line_is_padded(browser: WebDriver, pa
     wait(browser, lambda d: "自动：随机写七绝" in d.find_element(By.ID, "hint").text)
     choose(browser, "mode-continue")
     type_text(browser, browser.find_element(By.ID, "text").get_attribute("placeholder"))  # 白日依山尽，黄河入海流。
-    wait(browser, lambda d: "五绝" in d.find_element(By.ID, "hint").text and d.find_element(By.ID, "generate").is_enabled())
+    wait(
+        browser,
+        lambda d: "五绝" in d.find_element(By.ID, "hint").text and d.find_element(By.ID, "generate").is_enabled(),
+    )
     choose(browser, "form-qijue")
     type_text(browser, "白日依山尽\n")  # Enter ends the line: five characters, never padded to seven
     wait(browser, lambda d: message_says(d, "第 1 句有 5 字，七绝每句 7 字"))
@@ -363,10 +429,12 @@ def test_streaming_shows_each_character_with_the_heads_in_place(browser: WebDriv
         window.filled = [];
         new MutationObserver((records) => records.forEach((record) => {
           if (!record.target.classList?.contains("poem-body") || !record.addedNodes.length) return;
-          window.filled.push([...record.addedNodes].reduce((n, line) => n + line.querySelectorAll(".char:not(.empty)").length, 0));
+          window.filled.push([...record.addedNodes].reduce(
+            (n, line) => n + line.querySelectorAll(".char:not(.empty)").length, 0));
         })).observe(document.getElementById("poems"), { childList: true, subtree: true });
         document.getElementById("generate").click();
-        return [...document.querySelectorAll(".poem.streaming .line")].map((line) => line.querySelector(".glyph").textContent);
+        return [...document.querySelectorAll(".poem.streaming .line")]
+          .map((line) => line.querySelector(".glyph").textContent);
     """)
     assert heads == list(HEADS)  # in the empty grid before the first character comes
     wait_for_poem(browser)
@@ -375,13 +443,20 @@ def test_streaming_shows_each_character_with_the_heads_in_place(browser: WebDriv
 
 
 def test_phone_layout(browser: WebDriver, page_url: str, tmp_path: Path) -> None:
-    shots = PHONE_SHOTS if os.environ.get("POET_BROWSER_MODEL") else (tmp_path / "phone.png", tmp_path / "phone-vertical.png")
+    shots = (
+        PHONE_SHOTS
+        if os.environ.get("POET_BROWSER_MODEL")
+        else (tmp_path / "phone.png", tmp_path / "phone-vertical.png")
+    )
     with phone(browser):
         browser.get(page_url)
         assert not browser.find_element(By.CSS_SELECTOR, ".shortcut").is_displayed()  # no Ctrl + Enter on a phone
         choose(browser, "form-qilv")
         assert len(write_poem(browser)) == 8
-        in_view = "const box = document.querySelector('.poem.done').getBoundingClientRect(); return box.top >= -1 && box.bottom <= innerHeight + 1"
+        in_view = (
+            "const box = document.querySelector('.poem.done').getBoundingClientRect(); "
+            "return box.top >= -1 && box.bottom <= innerHeight + 1"
+        )
         wait(browser, lambda d: d.execute_script(in_view))  # scrolled to the poem, below the form
         assert browser.save_screenshot(str(shots[0]))
         choose(browser, "vertical")
@@ -399,7 +474,10 @@ def test_words_are_explained(browser: WebDriver, page_url: str) -> None:
     browser.get(page_url)
     write_poem(browser)  # random: there is no user's text to keep
     assert "概率" in browser.find_element(By.CSS_SELECTOR, ".poem.done .score").get_attribute("title")
-    checks = {item.text[2:]: item.get_attribute("title") for item in browser.find_elements(By.CSS_SELECTOR, ".poem.done .checks li")}
+    checks = {
+        item.text[2:]: item.get_attribute("title")
+        for item in browser.find_elements(By.CSS_SELECTOR, ".poem.done .checks li")
+    }
     assert "存原句" not in checks and "粘对" in checks and all(checks.values()), checks
     browser.find_element(By.CSS_SELECTOR, "#glossary summary").click()
     glossary = browser.find_element(By.ID, "glossary").text
@@ -408,9 +486,14 @@ def test_words_are_explained(browser: WebDriver, page_url: str) -> None:
     choose(browser, "mode-continue")
     type_text(browser, "床前明月光，疑是地上霜。举头望明月，低头思故乡。")  # 明 and 月 again in line 3
     write_poem(browser)
-    faults = [(item.text, item.get_attribute("title")) for item in browser.find_elements(By.CSS_SELECTOR, ".poem.done .faults li")]
-    rules = browser.execute_async_script("const done = arguments[arguments.length - 1];"
-                                         "fetch('/api/info').then((answer) => answer.json()).then((info) => done(info.rules))")
+    faults = [
+        (item.text, item.get_attribute("title"))
+        for item in browser.find_elements(By.CSS_SELECTOR, ".poem.done .faults li")
+    ]
+    rules = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/api/info').then((answer) => answer.json()).then((info) => done(info.rules))"
+    )
     assert ("第3句重字（你的原句）", rules["重字"]["zh"]) in faults, faults
 
 
@@ -459,5 +542,109 @@ def test_share_a_link_an_image_the_history_and_pinyin(browser: WebDriver, page_u
     saved = json.loads(downloaded(tmp_path, ".json").read_text(encoding="utf-8"))
     assert saved[0]["poem"]["lines"] == lines and saved[0]["text"] == HEADS and saved[0]["mode"] == "acrostic"
     choose(browser, "show-pinyin")
-    read = "return [...document.querySelectorAll('.poem.done .line')].map((line) => [...line.querySelectorAll('.pinyin')].map((p) => p.textContent))"
+    read = (
+        "return [...document.querySelectorAll('.poem.done .line')]"
+        ".map((line) => [...line.querySelectorAll('.pinyin')].map((p) => p.textContent))"
+    )
     wait(browser, lambda d: d.execute_script(read) == [reader()(line) for line in lines])
+
+
+def pick_tune(driver: WebDriver, typed: str) -> list[str]:
+    """Type into the tune picker as a person would; the tunes it then offers, by name."""
+    box = driver.find_element(By.ID, "tune")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(typed)
+    return wait(
+        driver,
+        lambda d: [
+            option.get_attribute("data-name") for option in d.find_elements(By.CSS_SELECTOR, "#tune-list .tune-option")
+        ],
+    )
+
+
+def copied_text(driver: WebDriver, page_url: str) -> str:
+    """Press the poem's 复制 and read back what went on the clipboard."""
+    allowed = ["clipboardReadWrite", "clipboardSanitizedWrite"]
+    driver.execute_cdp_cmd("Browser.grantPermissions", {"permissions": allowed, "origin": page_url.rstrip("/")})
+    driver.find_element(By.CSS_SELECTOR, ".poem.done .copy").click()
+    wait(driver, lambda d: d.find_element(By.ID, "notice").text == "已复制")
+    return driver.execute_async_script("navigator.clipboard.readText().then(arguments[arguments.length - 1])")
+
+
+def stanza_glyphs(driver: WebDriver) -> list[list[list[tuple[float, float]]]]:
+    """Where each character is drawn: [stanza][line][character] -> (x, y) of its box's corner."""
+    return driver.execute_script("""
+        const corner = (glyph) => { const box = glyph.getBoundingClientRect(); return [box.x, box.y]; };
+        const line = (node) => [...node.querySelectorAll('.glyph')].map(corner);
+        const stanza = (node) => [...node.querySelectorAll('.line')].map(line);
+        return [...document.querySelectorAll('.poem.done .stanza')].map(stanza);""")
+
+
+def test_tune_picker_checks_an_opening_by_the_tunes_lines(browser: WebDriver, page_url: str) -> None:
+    browser.get(page_url)
+    choose(browser, "mode-continue")
+    assert pick_tune(browser, "如梦") == ["如梦令"]
+    browser.find_element(By.ID, "tune").send_keys(Keys.ENTER)
+    assert browser.find_element(By.ID, "tune-info").text == "单调 · 33 字 · 6-6-5-6-2-2-6"
+    assert not [box for box in browser.find_elements(By.CSS_SELECTOR, "input[name=form]") if box.is_selected()]
+    type_text(browser, "常记溪亭日暮，沉醉不知")  # a line of 6, as the tune has it: not a 诗's 5 or 7
+    wait(
+        browser,
+        lambda d: (
+            "第 2 句由模型补足 2 字" in d.find_element(By.ID, "hint").text
+            and d.find_element(By.ID, "generate").is_enabled()
+        ),
+    )
+    type_text(browser, "常记溪亭日暮，沉醉不知归路，兴尽晚回舟，")
+    wait(browser, lambda d: "已有 3 句 · 如梦令，续写其余 4 句" in d.find_element(By.ID, "hint").text)
+    type_text(browser, "常记溪亭日暮春，")
+    wait(browser, lambda d: message_says(d, "第 1 句有 7 字，如梦令第 1 句 6 字"))
+    choose(browser, "form-qijue")  # a 诗体 again: the tune is let go, and the line of 7 is a 七绝's
+    assert browser.find_element(By.ID, "tune").get_attribute("value") == ""
+    wait(browser, lambda d: "七绝，续写其余 3 句" in d.find_element(By.ID, "hint").text)
+
+
+def test_ci_in_its_stanzas_copied_edited_linked_and_vertical(browser: WebDriver, page_url: str, tmp_path: Path) -> None:
+    """浣溪沙 found by typing 浣, written in its two 阕 with tone marks and the tune's own marks."""
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.get(page_url)
+    assert pick_tune(browser, "浣") == ["浣溪沙"]
+    option = browser.find_element(By.CSS_SELECTOR, "#tune-list .tune-option")
+    assert option.text.split("\n") == ["浣溪沙", "双调 · 42 字", "7-7-7 / 7-7-7"]
+    option.click()
+    lines = write_poem(browser)
+    assert len(lines) == 6 and all(len(line) == 7 for line in lines), lines
+    stanzas = browser.find_elements(By.CSS_SELECTOR, ".poem.done .stanza")
+    assert [len(stanza.find_elements(By.CSS_SELECTOR, ".line")) for stanza in stanzas] == [3, 3]
+    marks = browser.find_elements(By.CSS_SELECTOR, ".poem.done .tone-mark")
+    assert len(marks) == 42 and all(mark.is_displayed() for mark in marks)
+    upper, lower = (stanza.rect for stanza in stanzas)
+    assert lower["y"] >= upper["y"] + upper["height"] + 8, (upper, lower)  # a visible break between 上阕 and 下阕
+    saved = browser.execute_script("return JSON.parse(localStorage.getItem('bert-poet.history.v1'))[0]")
+    ends = [mark.text for mark in browser.find_elements(By.CSS_SELECTOR, ".poem.done .punct")]
+    assert "".join(map(str.__add__, lines, ends)) == saved["poem"]["text"]  # the tune's 。。。，。。, not ，。 in turn
+    assert history_texts(browser)[0].startswith("随机 · 浣溪沙")
+    upper_text, lower_text = ("".join(map(str.__add__, lines[k : k + 3], ends[k : k + 3])) for k in (0, 3))
+    assert copied_text(browser, page_url) == f"浣溪沙\n{upper_text}\n{lower_text}"  # titled, one 阕 a paragraph
+    edit_line(browser, 3, "无可奈何花落去")  # the first line of 下阕: 上阕 stays, the rest is written in the tune
+    edited = wait_for_poem(browser)
+    assert edited[:4] == [*lines[:3], "无可奈何花落去"] and [len(line) for line in edited] == [7] * 6, edited
+    browser.find_element(By.CSS_SELECTOR, ".poem.done .share").click()
+    wait(browser, lambda d: "seed=" in d.current_url)
+    link = browser.current_url
+    browser.get(page_url)
+    browser.get(link)  # the tune comes from the link, and the same 词 is written once the tunes are read
+    assert wait_for_poem(browser) == edited and browser.find_element(By.ID, "tune").get_attribute("value") == "浣溪沙"
+    choose(browser, "vertical")
+    columns = stanza_glyphs(browser)
+    for column in (column for stanza in columns for column in stanza):
+        assert len({round(x) for x, _ in column}) == 1, column  # a line is a column,
+        assert [y for _, y in column] == sorted(y for _, y in column), column  # read downwards
+    xs = [[column[0][0] for column in stanza] for stanza in columns]  # each stanza's columns, right to left
+    step = max(a - b for stanza in xs for a, b in zip(stanza, stanza[1:]))
+    assert xs[0][-1] - xs[1][0] > step + 10, xs  # 下阕 left of 上阕, further than a column from the next
+    browser.find_element(By.CSS_SELECTOR, ".poem.done .image").click()
+    image = downloaded(tmp_path, ".png").read_bytes()
+    width, height = int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")
+    assert image[:8] == b"\x89PNG\r\n\x1a\n" and width > height, (width, height)  # 6 columns and a break, 7 tall

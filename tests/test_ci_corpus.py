@@ -1,5 +1,6 @@
 """宋词 in the corpus: tune names, the most-written tunes, the 词 test set held out (宋词三百首), and
 the vocabulary grown by a token per tune without moving an old id."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,10 +19,18 @@ def built() -> tuple[dict[str, list[dict]], list[str], list[str]]:
     return data.build_splits(FIXTURE)
 
 
-@pytest.mark.parametrize("rhythmic, tune", [
-    ("浣溪沙", "浣溪沙"), ("鳳棲梧・蝶戀花", "蝶恋花"), ("酹江月・念奴娇", "念奴娇"), (" 如夢令 ", "如梦令"),
-    ("失调名", None), ("失調名", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "rhythmic, tune",
+    [
+        ("浣溪沙", "浣溪沙"),
+        ("鳳棲梧・蝶戀花", "蝶恋花"),
+        ("酹江月・念奴娇", "念奴娇"),
+        (" 如夢令 ", "如梦令"),
+        ("失调名", None),
+        ("失調名", None),
+        ("", None),
+    ],
+)
 def test_tune_name_drops_the_alias_and_knows_no_unknown_tune(rhythmic: str, tune: str | None) -> None:
     assert tune_name(rhythmic) == tune
 
@@ -59,8 +68,8 @@ def test_the_vocabulary_grows_by_a_token_per_tune_and_no_old_id_moves(built, tmp
     data.write_outputs(tmp_path, splits, pretrain, tunes)
     base = CharTokenizer.load(data.BASE_VOCAB)
     grown = CharTokenizer.load(tmp_path / "vocab.txt")
-    assert grown.tokens[:len(base)] == base.tokens
-    assert grown.tokens[len(base):] == [form_token(t) for t in tunes]
+    assert grown.tokens[: len(base)] == base.tokens
+    assert grown.tokens[len(base) :] == [form_token(t) for t in tunes]
     assert grown.prefix("如梦令")[1] == grown.ids["[如梦令]"]
     assert (tmp_path / "test_ci.jsonl").exists() and not (tmp_path / "test_ci.txt").exists()
     assert ci_corpus.TOP_TUNES == 40

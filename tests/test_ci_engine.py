@@ -1,5 +1,6 @@
 """词 in the engine, on the tiny model with the tunes' tokens: every mode on several tunes keeps the
 tune's lines, marks, rhymes, fixed tones and 叠句; the errors name what is wrong."""
+
 from __future__ import annotations
 
 import pytest
@@ -60,11 +61,14 @@ def test_the_ru_meng_ling_repeats_its_two_character_line(engine: Engine) -> None
         assert poem.lines[4] == poem.lines[5] and len(poem.lines[4]) == 2, poem.text
 
 
-@pytest.mark.parametrize("request_, message", [
-    (PoemRequest(form="不存在的调"), "GetInfo"),
-    (PoemRequest(mode="acrostic", form="如梦令", text="一二三四五六七"), "too few"),  # 7 lines, one a 叠句
-    (PoemRequest(mode="continue", form="浣溪沙", text="白日依山尽，"), "pattern is 7-7-7 / 7-7-7"),
-])
+@pytest.mark.parametrize(
+    "request_, message",
+    [
+        (PoemRequest(form="不存在的调"), "GetInfo"),
+        (PoemRequest(mode="acrostic", form="如梦令", text="一二三四五六七"), "too few"),  # 7 lines, one a 叠句
+        (PoemRequest(mode="continue", form="浣溪沙", text="白日依山尽，"), "pattern is 7-7-7 / 7-7-7"),
+    ],
+)
 def test_errors_say_what_is_wrong(engine: Engine, request_: PoemRequest, message: str) -> None:
     with pytest.raises(PoetryError, match=message):
         engine.submit(request_)
@@ -85,7 +89,7 @@ def test_the_router_decodes_verse_and_ci_in_batches_of_their_own(tiny_model_dir)
         ci = router.submit(PoemRequest(form="浣溪沙", seed=1))
         assert router.engine_for(PoemRequest(form="七律")) is router.regular
         assert router.engine_for(PoemRequest(form="浣溪沙")) is router.ci and not router.regular.tunes
-        assert [len(l) for l in ci.result(timeout=60).poems[0].lines] == [7] * 6
+        assert [len(line) for line in ci.result(timeout=60).poems[0].lines] == [7] * 6
         assert len(verse.result(timeout=60).poems[0].lines) == 8
         info = router.info()
         assert info["forms"] == ["五绝", "七绝", "五律", "七律"] and len(info["tunes"]) == 40

@@ -1,6 +1,7 @@
 """PoetClient, its CLI and the servicer's conversions and error mapping, over a fake engine (no model):
 fields pass through with proto3 presence, errors become the documented exceptions, streams end
 right, cancellation and deadlines reach the engine, each RPC logs one line, a drain lets calls finish."""
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,15 @@ from concurrent.futures import Future
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
 
 from client import GenerateResult, InvalidRequest, PoemOut, PoetClient, Progress, ServerBusy, ServerUnavailable
 from client.cli import main as cli_main
 from client.errors import PoetClientError
-from model.engine.types import (CancelledError, OverloadedError, Poem, PoemRequest, PoemResult, PoetryError,
-                                Progress as EngineProgress)
+from model.engine.types import CancelledError, OverloadedError, Poem, PoemRequest, PoemResult, PoetryError
+from model.engine.types import Progress as EngineProgress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.grpc_server import build_server, drain
 
@@ -66,13 +69,30 @@ class FakeEngine:
                 if on_progress:
                     on_progress(EngineProgress(index, POEM[:end]))
             time.sleep(self.delay)
-        poem = Poem(POEM, ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声", "花落知多少"], -2.5, "上声十七筱",
-                    ["平平仄仄仄"] * 4, [1, 3], {"rhyme": True, "meter": False})
+        poem = Poem(
+            POEM,
+            ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声", "花落知多少"],
+            -2.5,
+            "上声十七筱",
+            ["平平仄仄仄"] * 4,
+            [1, 3],
+            {"rhyme": True, "meter": False},
+        )
         ticket.future.set_result(PoemResult("五绝", request.mode, [poem] * request.n, ["春"], 12.5))
 
     def info(self) -> dict:
-        return {"model_name": "fake", "model_version": "0", "vocab_size": 7000, "forms": ["五绝"], "modes": ["random"],
-                "max_candidates": 8, "max_text": 50, "max_batch": 4, "max_queue": 2, "not_in_the_contract": 1}
+        return {
+            "model_name": "fake",
+            "model_version": "0",
+            "vocab_size": 7000,
+            "forms": ["五绝"],
+            "modes": ["random"],
+            "max_candidates": 8,
+            "max_text": 50,
+            "max_batch": 4,
+            "max_queue": 2,
+            "not_in_the_contract": 1,
+        }
 
     def close(self) -> None:
         self.closed = True
@@ -95,8 +115,14 @@ def test_unset_fields_keep_the_engine_defaults_and_set_ones_pass_through(address
         client.generate(mode="acrostic", text="春", seed=0, rhyme=False, temperature=0.95, n=2)
         client.generate()
     first, second = fake.requests
-    assert (first.mode, first.text, first.seed, first.rhyme, first.temperature, first.n) == \
-        ("acrostic", "春", 0, False, 0.95, 2)
+    assert (first.mode, first.text, first.seed, first.rhyme, first.temperature, first.n) == (
+        "acrostic",
+        "春",
+        0,
+        False,
+        0.95,
+        2,
+    )
     assert (first.top_k, first.meter) == (PoemRequest.top_k, PoemRequest.meter)
     assert second == PoemRequest()
 
@@ -105,8 +131,15 @@ def test_generate_returns_typed_results(address: str) -> None:
     with PoetClient(address) as client:
         result = client.generate(n=2)
     assert isinstance(result, GenerateResult) and result.form == "五绝" and result.keywords == ["春"]
-    assert result.poems[0] == PoemOut(POEM, ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声", "花落知多少"], -2.5, "上声十七筱",
-                                      ["平平仄仄仄"] * 4, [1, 3], {"rhyme": True, "meter": False})
+    assert result.poems[0] == PoemOut(
+        POEM,
+        ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声", "花落知多少"],
+        -2.5,
+        "上声十七筱",
+        ["平平仄仄仄"] * 4,
+        [1, 3],
+        {"rhyme": True, "meter": False},
+    )
     assert json.loads(json.dumps(result.to_dict(), ensure_ascii=False))["elapsed_ms"] == 12.5
 
 
@@ -127,11 +160,14 @@ def test_info_and_health(address: str) -> None:
         assert not client.health()
 
 
-@pytest.mark.parametrize("error, kind, code", [
-    (PoetryError("未知模式", "unknown mode"), InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
-    (OverloadedError("队列已满 / the queue is full"), ServerBusy, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (RuntimeError("a bug"), ServerUnavailable, grpc.StatusCode.INTERNAL),
-])
+@pytest.mark.parametrize(
+    "error, kind, code",
+    [
+        (PoetryError("未知模式", "unknown mode"), InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
+        (OverloadedError("队列已满 / the queue is full"), ServerBusy, grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (RuntimeError("a bug"), ServerUnavailable, grpc.StatusCode.INTERNAL),
+    ],
+)
 def test_engine_errors_become_client_errors(address: str, fake: FakeEngine, caplog, error, kind, code) -> None:
     fake.error = error
     caplog.set_level("INFO", logger="poet.grpc")
@@ -140,22 +176,52 @@ def test_engine_errors_become_client_errors(address: str, fake: FakeEngine, capl
             list(getattr(client, method)(mode="acrostic", form="七绝"))
         assert raised.value.code == code
     if kind is InvalidRequest:
-        assert raised.value.message == "未知模式 / unknown mode"
+        assert (raised.value.zh, raised.value.en) == ("未知模式", "unknown mode")
     assert "a bug" not in raised.value.message  # internals stay in the server's log
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rpc ")]
-    assert any("method=Generate mode=acrostic form=七绝 n=1" in line and f"status={code.name}" in line
-               for line in lines)
+    assert any(
+        "method=Generate mode='acrostic' form='七绝' n=1" in line and f"status={code.name}" in line for line in lines
+    )
 
 
-@pytest.mark.parametrize("fields, needle", [
-    ({"colour": "red"}, "unknown field(s): colour"),
-    ({"n": "two"}, "n must be an integer"),
-    ({"text": 123}, "text must be a string"),
-    ({"rhyme": "yes"}, "rhyme 须为 true 或 false / rhyme must be true or false"),
-    ({"seed": -1}, "seed is out of range: -1"),
-    ({"top_k": 99999999999}, "top_k is out of range: 99999999999"),
-    ({"text": "春\ud800"}, "text is not valid Unicode text"),
-])
+def test_zh_and_en_travel_apart_as_status_details(address: str, fake: FakeEngine) -> None:
+    fake.error = PoetryError("韵脚声调须为 平 / 仄", "rhyme_tone must be 平 / 仄")  # " / " inside: nothing splits it
+    with grpc.insecure_channel(address) as channel, pytest.raises(grpc.RpcError) as raw:
+        poet_pb2_grpc.PoetStub(channel).Generate(poet_pb2.GenerateRequest(), timeout=10)
+    locales = {}
+    for detail in rpc_status.from_call(raw.value).details:
+        message = error_details_pb2.LocalizedMessage()
+        assert detail.Unpack(message)
+        locales[message.locale] = message.message
+    assert locales == {"zh-CN": "韵脚声调须为 平 / 仄", "en-US": "rhyme_tone must be 平 / 仄"}
+    assert raw.value.details() == "韵脚声调须为 平 / 仄 / rhyme_tone must be 平 / 仄"  # for grpcurl's readers
+    with PoetClient(address) as client, pytest.raises(InvalidRequest) as raised:
+        client.generate()
+    assert (raised.value.zh, raised.value.en) == ("韵脚声调须为 平 / 仄", "rhyme_tone must be 平 / 仄")
+
+
+# A newline that would forge a second line, and 3 MB (under grpc's 4 MB message limit) that would make a 3 MB line.
+@pytest.mark.parametrize("mode", ["acrostic\nrpc id=forged method=Generate status=OK", "x" * 3_000_000])
+def test_a_logged_request_value_is_escaped_and_cut_short(address: str, caplog, mode: str) -> None:
+    caplog.set_level("INFO", logger="poet.grpc")
+    with grpc.insecure_channel(address) as channel:  # the fake engine takes any mode
+        poet_pb2_grpc.PoetStub(channel).Generate(poet_pb2.GenerateRequest(mode=mode), timeout=30)
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rpc ")]
+    assert "\n" not in line and len(line) < 300 and line.count("status=") == 1
+
+
+@pytest.mark.parametrize(
+    "fields, needle",
+    [
+        ({"colour": "red"}, "unknown field(s): colour"),
+        ({"n": "two"}, "n must be an integer"),
+        ({"text": 123}, "text must be a string"),
+        ({"rhyme": "yes"}, "rhyme 须为 true 或 false / rhyme must be true or false"),
+        ({"seed": -1}, "seed is out of range: -1"),
+        ({"top_k": 99999999999}, "top_k is out of range: 99999999999"),
+        ({"text": "春\ud800"}, "text is not valid Unicode text"),
+    ],
+)
 def test_bad_fields_are_refused_before_any_call(address: str, fake: FakeEngine, fields: dict, needle: str) -> None:
     for method in ("generate", "stream"):
         with PoetClient(address) as client, pytest.raises(InvalidRequest) as raised:
@@ -215,6 +281,7 @@ def test_calls_without_a_deadline_wait_as_long_as_it_takes(address: str) -> None
         assert list(stub.GenerateStream(poet_pb2.GenerateRequest()))[-1].done.poems[0].text == POEM
 
 
+@pytest.mark.slow  # waits out retries: over 2 s
 def test_unavailable_is_retried_until_the_server_comes_up(fake: FakeEngine) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -242,15 +309,33 @@ def test_cli_prints_verses_json_and_exits_2_on_bad_input(address: str, fake: Fak
 
 
 def test_cli_passes_every_request_field(address: str, fake: FakeEngine) -> None:
-    assert cli_main(["random", "--server", address, "--repetition-penalty", "1.3", "--rhyme-first-line",
-                     "--allow-repeat", "--allow-copy"]) == 0
+    assert (
+        cli_main(
+            [
+                "random",
+                "--server",
+                address,
+                "--repetition-penalty",
+                "1.3",
+                "--rhyme-first-line",
+                "--allow-repeat",
+                "--allow-copy",
+            ]
+        )
+        == 0
+    )
     request = fake.requests[-1]
-    assert (request.repetition_penalty, request.rhyme_first_line, request.no_repeat, request.no_copy) == \
-        (1.3, True, False, False)
+    assert (request.repetition_penalty, request.rhyme_first_line, request.no_repeat, request.no_copy) == (
+        1.3,
+        True,
+        False,
+        False,
+    )
 
 
-@pytest.mark.parametrize("flags, needle", [(["--seed", "-1"], "seed is out of range"),
-                                           (["--top-k", "99999999999"], "top_k is out of range")])
+@pytest.mark.parametrize(
+    "flags, needle", [(["--seed", "-1"], "seed is out of range"), (["--top-k", "99999999999"], "top_k is out of range")]
+)
 def test_cli_names_an_out_of_range_field(address: str, flags: list[str], needle: str, capsys) -> None:
     assert cli_main(["random", "--server", address, *flags]) == 2
     assert needle in capsys.readouterr().err
@@ -260,8 +345,12 @@ def test_cli_errors_are_json_with_json(address: str, fake: FakeEngine, capsys) -
     fake.error = PoetryError("藏头字太多", "too many head characters")
     assert cli_main(["acrostic", "春", "--server", address, "--json"]) == 2
     error = json.loads(capsys.readouterr().out)["error"]
-    assert error == {"zh": "藏头字太多", "en": "too many head characters",
-                     "message": "藏头字太多 / too many head characters", "code": "INVALID_ARGUMENT"}
+    assert error == {
+        "zh": "藏头字太多",
+        "en": "too many head characters",
+        "message": "藏头字太多 / too many head characters",
+        "code": "INVALID_ARGUMENT",
+    }
     assert cli_main(["random", "--server", "127.0.0.1:1", "--json"]) == 1  # nothing listens there
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "UNAVAILABLE"
 
@@ -277,8 +366,9 @@ def test_a_drain_answers_not_serving_refuses_new_calls_and_finishes_those_in_fli
         drainer.start()
         health = health_pb2_grpc.HealthStub(channel)
         deadline = time.monotonic() + 5
-        while (status := health.Check(health_pb2.HealthCheckRequest(), timeout=5).status) \
-                == health_pb2.HealthCheckResponse.SERVING and time.monotonic() < deadline:
+        while (
+            status := health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+        ) == health_pb2.HealthCheckResponse.SERVING and time.monotonic() < deadline:
             time.sleep(0.01)
         assert status == health_pb2.HealthCheckResponse.NOT_SERVING
         with pytest.raises(grpc.RpcError) as refused:
@@ -306,8 +396,10 @@ def test_grpcios_own_concurrency_refusal_reaches_people_in_both_languages(fake: 
     finally:
         serving.server.stop(0).wait()
     assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert refused.value.message == ("模型服务同时处理的请求已满，请稍后重试 / "
-                                     "the model server has too many requests in flight; please try again shortly")
+    assert refused.value.message == (
+        "模型服务同时处理的请求已满，请稍后重试 / "
+        "the model server has too many requests in flight; please try again shortly"
+    )
     assert refused.value.message in capsys.readouterr().err
 
 
@@ -320,22 +412,33 @@ def test_cli_refuses_text_in_random_mode(address: str, fake: FakeEngine, capsys)
     assert not fake.requests
 
 
-@pytest.mark.parametrize("text, form, needle", [
-    ("床前明月光疑是地上霜举头望明月低头思故乡", "七绝", "reads as 4 line(s) of 5 characters, but a 七绝 has 7"),
-    ("白日依山尽", "七律", "reads as 1 line(s) of 5 characters, but a 七律 has 7"),
-    ("白日依山尽，黄河入海流。", "七绝", "reads as 1 line(s) of 5"),
-    ("朝辞白帝彩云间千里江陵一日还", "五绝", "reads as 2 line(s) of 7 characters, but a 五绝 has 5"),
-])
-def test_cli_refuses_an_opening_the_form_would_cut_anew(address: str, fake: FakeEngine, capsys, text: str,
-                                                         form: str, needle: str) -> None:
+@pytest.mark.parametrize(
+    "text, form, needle",
+    [
+        ("床前明月光疑是地上霜举头望明月低头思故乡", "七绝", "reads as 4 line(s) of 5 characters, but a 七绝 has 7"),
+        ("白日依山尽", "七律", "reads as 1 line(s) of 5 characters, but a 七律 has 7"),
+        ("白日依山尽，黄河入海流。", "七绝", "reads as 1 line(s) of 5"),
+        ("朝辞白帝彩云间千里江陵一日还", "五绝", "reads as 2 line(s) of 7 characters, but a 五绝 has 5"),
+    ],
+)
+def test_cli_refuses_an_opening_the_form_would_cut_anew(
+    address: str, fake: FakeEngine, capsys, text: str, form: str, needle: str
+) -> None:
     assert cli_main(["continue", text, "--form", form, "--server", address]) == 2
     err = capsys.readouterr().err
     assert needle in err and "开头" in err and " / " in err
     assert not fake.requests
 
 
-@pytest.mark.parametrize("text, form", [("床前明月光疑是地上霜", ""), ("朝辞白帝彩云间千里江陵一日还", "七绝"),
-                                        ("白日依山", "七绝"), ("床前明月光，疑是地上霜。", "五律")])
+@pytest.mark.parametrize(
+    "text, form",
+    [
+        ("床前明月光疑是地上霜", ""),
+        ("朝辞白帝彩云间千里江陵一日还", "七绝"),
+        ("白日依山", "七绝"),
+        ("床前明月光，疑是地上霜。", "五律"),
+    ],
+)
 def test_cli_sends_an_opening_that_fits_its_form(address: str, fake: FakeEngine, text: str, form: str) -> None:
     assert cli_main(["continue", text, "--form", form, "--server", address]) == 0
     assert fake.requests[-1].text == text

@@ -1,5 +1,6 @@
 """The corpus: integrity check, cleaning, the regular-form filter, and the splits built from a
 small fixture copy of chinese-poetry's dist/ folder (traditional characters, as the package has them)."""
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,17 @@ from pathlib import Path
 import pytest
 
 from model import data
-from model.data import (add_keywords, build_splits, clean_body, couplets, fetch_package, integrity_of,
-                        regular_lines, split_of, write_outputs)
+from model.data import (
+    add_keywords,
+    build_splits,
+    clean_body,
+    couplets,
+    fetch_package,
+    integrity_of,
+    regular_lines,
+    split_of,
+    write_outputs,
+)
 from model.score import parse_poem
 from model.text import is_han, to_simplified
 
@@ -43,8 +53,10 @@ def test_integrity_of_is_npm_sha512_base64(tmp_path: Path) -> None:
     assert integrity_of(path) == expected
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
-    known = bytes.fromhex("cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
-                          "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e")
+    known = bytes.fromhex(
+        "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+        "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
+    )
     assert integrity_of(empty) == "sha512-" + base64.b64encode(known).decode()
 
 
@@ -71,35 +83,48 @@ def test_fetch_package_unpacks_a_verified_tarball(tmp_path: Path, monkeypatch: p
 
 def test_clean_body_simplifies_and_normalises_punctuation() -> None:
     assert clean_body(["牀前明月光，疑是地上霜。", "舉頭望明月，低頭思故鄉。"]) == JINGYESI
-    assert clean_body(["白日依山盡, 黃河入海流.", "欲窮千里目; 更上一層樓!"]) == "白日依山尽，黄河入海流。欲穷千里目；更上一层楼！"
+    assert (
+        clean_body(["白日依山盡, 黃河入海流.", "欲窮千里目; 更上一層樓!"])
+        == "白日依山尽，黄河入海流。欲穷千里目；更上一层楼！"
+    )
     assert clean_body(["日暮鄉關何處是?\u3000煙波江上使人愁。"]) == "日暮乡关何处是？烟波江上使人愁。"
 
 
-@pytest.mark.parametrize("body, width, count", [
-    (JINGYESI, 5, 4),
-    ("朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。", 7, 4),
-    ("国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。", 5, 8),
-    ("昔人已乘黄鹤去，此地空余黄鹤楼。黄鹤一去不复返，白云千载空悠悠。"
-     "晴川历历汉阳树，芳草萋萋鹦鹉洲。日暮乡关何处是？烟波江上使人愁。", 7, 8),
-    ("红豆生南国，春来发几枝？愿君多采撷，此物最相思！", 5, 4),
-])
+@pytest.mark.parametrize(
+    "body, width, count",
+    [
+        (JINGYESI, 5, 4),
+        ("朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。", 7, 4),
+        ("国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。", 5, 8),
+        (
+            "昔人已乘黄鹤去，此地空余黄鹤楼。黄鹤一去不复返，白云千载空悠悠。"
+            "晴川历历汉阳树，芳草萋萋鹦鹉洲。日暮乡关何处是？烟波江上使人愁。",
+            7,
+            8,
+        ),
+        ("红豆生南国，春来发几枝？愿君多采撷，此物最相思！", 5, 4),
+    ],
+)
 def test_regular_lines_accepts_the_four_forms(body: str, width: int, count: int) -> None:
     lines = regular_lines(body)
     assert lines is not None and len(lines) == count and all(len(line) == width for line in lines)
     assert "".join(lines) == "".join(ch for ch in body if is_han(ch))
 
 
-@pytest.mark.parametrize("body", [
-    "桃红复含宿雨，柳绿更带朝烟。花落家童未扫，莺啼山客犹眠。",  # six characters a line
-    "床前明月光，疑是地上霜。举头望明月。",  # three lines
-    "床前明月光，疑是地上霜。举头望明月，低头思故乡里。",  # mixed widths
-    "慈母手中线，游子身上衣。临行密密缝，意恐迟迟归。谁言寸草心，报得三春晖。",  # six lines
-    "孤云□□去，明月照江流。白日依山尽，黄河入海流。",  # lost characters
-    "abcde，疑是地上霜。举头望明月，低头思故乡。",  # not Han
-    "床前明月光，疑是地上霜，举头望明月，低头思故乡。",  # couplet not closed by a full stop
-    "床前明月光，疑是地上霜。举头望明月，低头思故乡",  # no closing mark
-    "",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "桃红复含宿雨，柳绿更带朝烟。花落家童未扫，莺啼山客犹眠。",  # six characters a line
+        "床前明月光，疑是地上霜。举头望明月。",  # three lines
+        "床前明月光，疑是地上霜。举头望明月，低头思故乡里。",  # mixed widths
+        "慈母手中线，游子身上衣。临行密密缝，意恐迟迟归。谁言寸草心，报得三春晖。",  # six lines
+        "孤云□□去，明月照江流。白日依山尽，黄河入海流。",  # lost characters
+        "abcde，疑是地上霜。举头望明月，低头思故乡。",  # not Han
+        "床前明月光，疑是地上霜，举头望明月，低头思故乡。",  # couplet not closed by a full stop
+        "床前明月光，疑是地上霜。举头望明月，低头思故乡",  # no closing mark
+        "",
+    ],
+)
 def test_regular_lines_rejects_irregular_bodies(body: str) -> None:
     assert regular_lines(body) is None
 
@@ -107,7 +132,12 @@ def test_regular_lines_rejects_irregular_bodies(body: str) -> None:
 def test_build_splits_counts_regular_forms(built) -> None:
     splits, _ = built
     assert Counter(p["form"] for p in splits["test"]) == {"五绝": 3, "七律": 1, "七绝": 1}
-    assert Counter(p["form"] for p in regular(splits["train"] + splits["dev"])) == {"五绝": 4, "七绝": 4, "七律": 2, "五律": 1}
+    assert Counter(p["form"] for p in regular(splits["train"] + splits["dev"])) == {
+        "五绝": 4,
+        "七绝": 4,
+        "七律": 2,
+        "五律": 1,
+    }
     for name, poems in splits.items():
         for poem in regular(poems):
             assert poem["split"] == name

@@ -1,5 +1,6 @@
 """The engine on the tiny exported model: every mode × form well-formed and constrained,
 determinism, batch independence, streaming, cancellation, overload and bad input."""
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,9 @@ import pytest
 from model.engine import Engine
 from model.engine.candidate import Candidate
 from model.engine.check import check_poem
-from model.engine.parallel import couplet_parallelism
 from model.engine.engine import OPENING_TOKENS
 from model.engine.meter import next_key, template
+from model.engine.parallel import couplet_parallelism
 from model.engine.plan import MAX_KEYWORD_CHARS, MAX_KEYWORDS
 from model.engine.prosody import BOTH, PING, UNKNOWN, ZE, heard_tone, rhyme_groups
 from model.engine.types import CancelledError, OverloadedError, PoemRequest, PoetryError
@@ -44,7 +45,7 @@ def test_every_mode_and_form_is_well_formed_and_constrained(engine: Engine, mode
             assert facts["well_formed"] and facts["rhyme"] and facts["meter"] and facts["no_repeat"]
             assert poem.text == "".join(line + ("，" if i % 2 == 0 else "。") for i, line in enumerate(poem.lines))
             if mode == "acrostic":
-                assert "".join(line[0] for line in poem.lines) == HEADS[:FORMS[form].lines]
+                assert "".join(line[0] for line in poem.lines) == HEADS[: FORMS[form].lines]
             if mode == "continue":
                 assert poem.text.startswith(OPENINGS[FORMS[form].chars_per_line])
 
@@ -55,7 +56,9 @@ def test_a_keyword_too_long_for_the_prefix_is_left_out_not_cut(engine: Engine) -
     assert result.left_out == ["中华人民共和国"]  # and the response says so
 
 
-@pytest.mark.parametrize("theme, words", [("人工智能与手机", ["人工智能", "手机"]), ("我想写一首关于大海的诗", ["大海"])])
+@pytest.mark.parametrize(
+    "theme, words", [("人工智能与手机", ["人工智能", "手机"]), ("我想写一首关于大海的诗", ["大海"])]
+)
 def test_theme_keywords_are_content_words_not_particles(engine: Engine, theme: str, words: list[str]) -> None:
     assert engine.generate(PoemRequest(mode="theme", text=theme, seed=1), timeout=60).keywords == words
 
@@ -99,8 +102,10 @@ def test_strict_meter_follows_a_whole_template(engine: Engine) -> None:
 
 def test_strict_meter_keeps_the_key_of_the_users_first_line(engine: Engine) -> None:
     """白日依山尽 is 仄仄平平仄: its key is 仄, whatever key a strict candidate would draw for itself."""
-    tickets = [engine.submit(PoemRequest(mode="continue", text="白日依山尽，", form="五律", seed=seed, n=2,
-                                         strict_meter=True)) for seed in range(4)]
+    tickets = [
+        engine.submit(PoemRequest(mode="continue", text="白日依山尽，", form="五律", seed=seed, n=2, strict_meter=True))
+        for seed in range(4)
+    ]
     for ticket in tickets:
         for poem in ticket.result(timeout=120).poems:
             assert follows_strict_templates(poem, "五律", first_keys=ZE), (poem.lines, poem.tones)
@@ -256,8 +261,9 @@ def test_a_lone_poem_is_the_same_on_one_thread_and_on_all(engine: Engine) -> Non
     try:
         for index in range(len(lone.requests)):
             lone.current, lone.until_trial = index, 10**9  # no trial of the other
-            poems.append([engine.generate(request_for("random", "七律", seed), timeout=60).poems[0].text
-                          for seed in range(3)])
+            poems.append(
+                [engine.generate(request_for("random", "七律", seed), timeout=60).poems[0].text for seed in range(3)]
+            )
     finally:
         lone.current, lone.until_trial = saved
     assert all(p == poems[0] for p in poems)
@@ -284,7 +290,7 @@ def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: 
 
     def take_and_check(self, choice):
         real_take(self, choice)
-        poem, tokenizer = self.tokens[self.poem_start:], self.shared.tokenizer
+        poem, tokenizer = self.tokens[self.poem_start :], self.shared.tokenizer
         rebuilt = [tokenizer.tokens[t] for t in poem]
         for (line, column), char in self.plan.forced.items():
             if self.form.line_starts[line] + column < len(rebuilt):
@@ -301,40 +307,43 @@ def test_a_candidates_text_and_counts_follow_its_tokens_through_retries(engine: 
     assert checked and max(max(attempts) for attempts in checked) >= 1  # lines were re-sampled
 
 
-@pytest.mark.parametrize("request_fields, needle", [
-    ({"mode": "sonnet"}, "mode"),
-    ({"form": "五古"}, "form"),
-    ({"n": 0}, "n must"),
-    ({"n": 9}, "n must"),
-    ({"temperature": 0}, "temperature"),
-    ({"temperature": float("nan")}, "temperature"),
-    ({"top_k": -1}, "top_k"),
-    ({"top_p": 1.5}, "top_p"),
-    ({"repetition_penalty": 3}, "repetition_penalty"),
-    ({"seed": -1}, "seed"),
-    ({"mode": "acrostic", "text": ""}, "acrostic"),
-    ({"mode": "acrostic", "text": "春夏秋冬春夏秋冬春"}, "at most 8"),
-    ({"mode": "acrostic", "text": "春夏秋冬山", "form": "五绝"}, "too few"),
-    ({"mode": "acrostic", "text": "spring"}, "Chinese characters"),
-    ({"mode": "continue", "text": ""}, "opening"),
-    ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
-    ({"mode": "continue", "text": "床前明月光，疑是地上霜。", "form": "七绝"}, "5 or 7"),
-    ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than a 五绝"),
-    ({"mode": "continue", "text": "一二三四五，" * 9}, "more than a 五律"),
-    ({"seed": 2**64}, "9223372036854775807"),
-    ({"seed": 1.5}, "seed must be an integer"),
-    ({"n": 2.0}, "n must be an integer"),
-    ({"top_k": True}, "top_k must be an integer"),
-    ({"temperature": "0.8"}, "temperature must be a number"),
-    ({"rhyme": 1}, "rhyme must be true or false"),
-    ({"text": 5}, "text must be a string"),
-    ({"mode": "theme", "text": "山" * 60}, "at most 50"),
-    ({"mode": "continue", "text": "白日依山𠀀，"}, "cannot write"),
-    ({"mode": "continue", "text": "hello，"}, "Chinese characters"),
-    ({"mode": "theme", "text": ""}, "theme"),
-    ({"mode": "theme", "text": "山" * 51}, "theme too long"),
-    ({"mode": "continue", "text": "山" * 65}, "text too long"),
-])
+@pytest.mark.parametrize(
+    "request_fields, needle",
+    [
+        ({"mode": "sonnet"}, "mode"),
+        ({"form": "五古"}, "form"),
+        ({"n": 0}, "n must"),
+        ({"n": 9}, "n must"),
+        ({"temperature": 0}, "temperature"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"top_k": -1}, "top_k"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"repetition_penalty": 3}, "repetition_penalty"),
+        ({"seed": -1}, "seed"),
+        ({"mode": "acrostic", "text": ""}, "acrostic"),
+        ({"mode": "acrostic", "text": "春夏秋冬春夏秋冬春"}, "at most 8"),
+        ({"mode": "acrostic", "text": "春夏秋冬山", "form": "五绝"}, "too few"),
+        ({"mode": "acrostic", "text": "spring"}, "Chinese characters"),
+        ({"mode": "continue", "text": ""}, "opening"),
+        ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
+        ({"mode": "continue", "text": "床前明月光，疑是地上霜。", "form": "七绝"}, "5 or 7"),
+        ({"mode": "continue", "text": "一二三四五，" * 5, "form": "五绝"}, "more than a 五绝"),
+        ({"mode": "continue", "text": "一二三四五，" * 9}, "more than a 五律"),
+        ({"seed": 2**64}, "9223372036854775807"),
+        ({"seed": 1.5}, "seed must be an integer"),
+        ({"n": 2.0}, "n must be an integer"),
+        ({"top_k": True}, "top_k must be an integer"),
+        ({"temperature": "0.8"}, "temperature must be a number"),
+        ({"rhyme": 1}, "rhyme must be true or false"),
+        ({"text": 5}, "text must be a string"),
+        ({"mode": "theme", "text": "山" * 60}, "at most 50"),
+        ({"mode": "continue", "text": "白日依山𠀀，"}, "cannot write"),
+        ({"mode": "continue", "text": "hello，"}, "Chinese characters"),
+        ({"mode": "theme", "text": ""}, "theme"),
+        ({"mode": "theme", "text": "山" * 51}, "theme too long"),
+        ({"mode": "continue", "text": "山" * 65}, "text too long"),
+    ],
+)
 def test_bad_input_gets_a_bilingual_error(engine: Engine, request_fields: dict, needle: str) -> None:
     with pytest.raises(PoetryError) as error:
         engine.submit(PoemRequest(**request_fields))
@@ -359,6 +368,7 @@ def test_info_describes_the_model(engine: Engine) -> None:
     assert info["vocab_size"] == len(engine.tokenizer) and set(info["forms"]) == set(FORMS)
 
 
+@pytest.mark.slow  # builds a copy table: over 2 s
 def test_no_line_is_copied_from_the_training_poems(tiny_model_dir, tmp_path) -> None:
     """With every line the model writes at one seed marked as 'training', it must write others."""
     import shutil
@@ -409,13 +419,18 @@ def test_an_opening_that_fills_its_form_comes_back_judged_and_the_engine_goes_on
     assert engine.generate(PoemRequest(form="五绝", seed=2), timeout=60).poems[0].constraints["well_formed"]
 
 
-@pytest.mark.parametrize("typed, marked", [
-    ("白日依山尽黄河入海流", "白日依山尽，黄河入海流。"),  # whole lines typed without marks
-    ("千山鸟飞绝", "千山鸟飞绝，"),  # a full line without its mark is the user's line all the same
-])
+@pytest.mark.parametrize(
+    "typed, marked",
+    [
+        ("白日依山尽黄河入海流", "白日依山尽，黄河入海流。"),  # whole lines typed without marks
+        ("千山鸟飞绝", "千山鸟飞绝，"),  # a full line without its mark is the user's line all the same
+    ],
+)
 def test_an_opening_reads_the_same_with_or_without_marks(engine: Engine, typed: str, marked: str) -> None:
-    poems = [engine.generate(PoemRequest(mode="continue", text=text, seed=3), timeout=60).poems[0]
-             for text in (typed, marked)]
+    poems = [
+        engine.generate(PoemRequest(mode="continue", text=text, seed=3), timeout=60).poems[0]
+        for text in (typed, marked)
+    ]
     assert poems[0].text == poems[1].text and poems[0].constraints == poems[1].constraints
     assert poems[0].faults == poems[1].faults and all(f.user for f in poems[0].faults), poems[0].faults
     assert poems[0].constraints["kept"] and poems[0].constraints["rhyme"], poems[0].constraints
@@ -423,8 +438,10 @@ def test_an_opening_reads_the_same_with_or_without_marks(engine: Engine, typed: 
 
 def test_a_users_first_line_ending_in_an_oblique_tone_is_not_made_to_rhyme(engine: Engine) -> None:
     """晓 is 仄: asking line 1 to rhyme cannot hold, so the user's line decides."""
-    tickets = [engine.submit(PoemRequest(mode="continue", text="春眠不觉晓，", form="五绝", seed=seed,
-                                         rhyme_first_line=True)) for seed in range(4)]
+    tickets = [
+        engine.submit(PoemRequest(mode="continue", text="春眠不觉晓，", form="五绝", seed=seed, rhyme_first_line=True))
+        for seed in range(4)
+    ]
     for ticket in tickets:
         poem = ticket.result(timeout=60).poems[0]
         assert poem.rhyme_positions == [1, 3] and all(poem.constraints.values()), poem.constraints
@@ -466,7 +483,9 @@ def test_an_opening_that_rhymes_on_an_oblique_tone_goes_on_in_that_group(engine:
     """千山鸟飞绝，万径人踪灭: 灭 is 仄 (入九屑), so the poem rhymes in 入九屑 and its third line, which
     does not rhyme, ends 平 as a 仄韵 poem's does."""
     for seed in range(4):
-        poem = engine.generate(PoemRequest(mode="continue", text="千山鸟飞绝，万径人踪灭。", seed=seed), timeout=60).poems[0]
+        poem = engine.generate(
+            PoemRequest(mode="continue", text="千山鸟飞绝，万径人踪灭。", seed=seed), timeout=60
+        ).poems[0]
         assert poem.rhyme_group == "入九屑" and poem.constraints["rhyme"], poem.text
         assert "入九屑" in rhyme_groups(poem.lines[3][-1], ZE) and heard_tone(poem.lines[2][-1]) == PING, poem.text
         assert all(f.user for f in poem.faults), poem.faults  # 千山鸟飞绝 is the user's 二四同声, no more

@@ -4,6 +4,7 @@ the full BertLMHeadModel forward on the tiny random model.
 The cache is kept as the engine keeps it (model/engine/runtime.py): a fixed number of columns,
 the token at position p writes column p, and past_mask marks columns < p as valid.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ LENGTH, COLUMNS = 10, 16  # tokens fed, cache columns
 CPU_F32 = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1}
 FP32_ATOL = 1e-3  # fp32 IR vs PyTorch full recomputation, max abs logit difference
 INT8_RELATIVE = 0.05  # INT8 IR vs PyTorch: max abs difference over the range of the logits
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # exports through torch tracing
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +68,9 @@ def run_steps(step_fn, model, ids: np.ndarray, garbage: bool = False, columns: i
             values[:, :, :, position:] = rng.normal(0, 1000, values[:, :, :, position:].shape)
         mask = (np.arange(columns)[None, :] < position).repeat(batch, 0).astype(np.float32)
         past = [array[layer] for layer in range(layers) for array in (keys, values)]
-        logits, new = step_fn(ids[:, position:position + 1].astype(np.int64),
-                              np.full((batch, 1), position, dtype=np.int64), mask, past)
+        logits, new = step_fn(
+            ids[:, position : position + 1].astype(np.int64), np.full((batch, 1), position, dtype=np.int64), mask, past
+        )
         for layer in range(layers):
             keys[layer, :, :, :, position] = new[2 * layer][:, :, 0]
             values[layer, :, :, position] = new[2 * layer + 1][:, :, 0]
@@ -79,9 +81,14 @@ def run_steps(step_fn, model, ids: np.ndarray, garbage: bool = False, columns: i
 def torch_step(step: DecodeStep):
     @torch.no_grad()
     def run(ids, positions, mask, past):
-        logits, *new = step(torch.from_numpy(ids), torch.from_numpy(positions), torch.from_numpy(mask),
-                            *(torch.from_numpy(p.copy()) for p in past))
+        logits, *new = step(
+            torch.from_numpy(ids),
+            torch.from_numpy(positions),
+            torch.from_numpy(mask),
+            *(torch.from_numpy(p.copy()) for p in past),
+        )
         return logits.numpy(), [kv.numpy() for kv in new]
+
     return run
 
 
@@ -93,6 +100,7 @@ def ir_step(compiled: ov.CompiledModel, layers: int):
         request.infer(dict(zip(names, [ids, positions, mask, *(p.copy() for p in past)])))
         outputs = [request.get_tensor(name).data.copy() for name in output_names(layers)]
         return outputs[0], outputs[1:]
+
     return run
 
 
@@ -150,6 +158,6 @@ def test_ir_names_and_dynamic_batch(model, fp32_ir: ov.CompiledModel) -> None:
     together = run_steps(step_fn, model, ids)
     assert together.shape == (3, LENGTH, model.config.vocab_size)
     for row in range(3):
-        alone = run_steps(step_fn, model, ids[row:row + 1], columns=LENGTH)
+        alone = run_steps(step_fn, model, ids[row : row + 1], columns=LENGTH)
         assert alone.shape == (1, LENGTH, model.config.vocab_size)
         assert np.abs(alone[0] - together[row]).max() <= 1e-5

@@ -1,4 +1,5 @@
 """FastestRequest: steps run on whichever request has lately been faster (fake requests, fake clock)."""
+
 from __future__ import annotations
 
 from model.engine.fastest import RECENT, TRIAL_EVERY, TRIAL_STEPS, WARM_UP, FastestRequest
@@ -34,8 +35,8 @@ def test_it_moves_to_a_faster_request_after_a_trial_and_back_when_that_changes()
     fastest = FastestRequest([slow, fast], clock)
     ran = run(fastest, RECENT + TRIAL_STEPS + 10)
     assert ran[:RECENT] == [0] * RECENT  # the first request until it has a median
-    assert ran[RECENT:RECENT + TRIAL_STEPS] == [1] * TRIAL_STEPS  # then a trial of the other
-    assert ran[RECENT + TRIAL_STEPS:] == [1] * 10  # its cold warm-up steps did not count against it
+    assert ran[RECENT : RECENT + TRIAL_STEPS] == [1] * TRIAL_STEPS  # then a trial of the other
+    assert ran[RECENT + TRIAL_STEPS :] == [1] * 10  # its cold warm-up steps did not count against it
     fast.cost = 3.0  # the neighbours got busy
     ran = run(fastest, TRIAL_EVERY + TRIAL_STEPS)
     trial = TRIAL_EVERY - 10  # steps of the current one since it was chosen, 10 of them above

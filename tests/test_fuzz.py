@@ -3,6 +3,7 @@ app, PoetClient, the gRPC server, a tiny model): whatever is sent, the answer is
 what was wrong (bilingual JSON), or gRPC OK / INVALID_ARGUMENT / RESOURCE_EXHAUSTED, never a crash;
 and both servers still write a poem afterwards. A few hundred examples in all, derandomized, so that
 every run tries the same cases."""
+
 from __future__ import annotations
 
 import http.client
@@ -24,6 +25,8 @@ from server.web import create_app
 from server.web_validation import FIELDS, FORMS, MODES
 from tests.grpc_helpers import running_server
 
+pytestmark = pytest.mark.slow  # hypothesis against live servers
+
 FUZZ = settings(deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 GRPC_ANSWERS = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED}
 RPC_TIMEOUT_S = 60
@@ -32,14 +35,17 @@ RPC_TIMEOUT_S = 60
 CHARACTERS = st.one_of(st.characters(), st.sampled_from("春夏秋冬山水，。 \ud800\udfff𠀀"))
 TEXT = st.text(CHARACTERS, max_size=70)
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(10**300, 10**420), st.floats(), TEXT)
-JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
-                           max_leaves=12)
+JSON_VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4), max_leaves=12
+)
 FIELD_NAMES = st.sampled_from(sorted({*FIELDS, "lines", "to"}))  # the generate fields, pinyin's and convert's
-PLAUSIBLE = st.one_of(st.sampled_from([*MODES, *FORMS, "traditional", "simplified", "春夏秋冬", "平", 1, 0.9, True]),
-                      JSON_VALUES)
+PLAUSIBLE = st.one_of(
+    st.sampled_from([*MODES, *FORMS, "traditional", "simplified", "春夏秋冬", "平", 1, 0.9, True]), JSON_VALUES
+)
 OBJECTS = st.dictionaries(FIELD_NAMES | TEXT, PLAUSIBLE, max_size=6)
-NESTED = st.integers(1, 8000).flatmap(lambda depth: st.sampled_from(["[" * depth + "]" * depth,
-                                                                     '{"a":' * depth + "1" + "}" * depth]))
+NESTED = st.integers(1, 8000).flatmap(
+    lambda depth: st.sampled_from(["[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth])
+)
 BODIES = st.one_of(OBJECTS.map(json.dumps), JSON_VALUES.map(json.dumps), st.binary(max_size=200), NESTED)
 
 
@@ -74,7 +80,9 @@ def assert_answered(status: int, body: bytes) -> None:
 
 
 def assert_still_serves(address: str, port: int) -> None:
-    status, body = request(port, "POST", "/api/generate", json.dumps({"mode": "acrostic", "text": "春秋", "form": "五绝"}))
+    status, body = request(
+        port, "POST", "/api/generate", json.dumps({"mode": "acrostic", "text": "春秋", "form": "五绝"})
+    )
     assert status == 200, body[:500]
     assert [line[0] for line in json.loads(body)["poems"][0]["lines"][:2]] == ["春", "秋"]
     with PoetClient(address, retries=0) as client:
@@ -84,8 +92,11 @@ def assert_still_serves(address: str, port: int) -> None:
 def api_posts() -> list[str]:
     """Every POST route of the web API, so that a new one is fuzzed too."""
     app = create_app()
-    return sorted(str(rule) for rule in app.url_map.iter_rules() if str(rule).startswith("/api/")
-                  and "POST" in (rule.methods or ()))
+    return sorted(
+        str(rule)
+        for rule in app.url_map.iter_rules()
+        if str(rule).startswith("/api/") and "POST" in (rule.methods or ())
+    )
 
 
 def test_any_body_to_any_api_route_is_answered(servers: tuple[str, int]) -> None:
@@ -103,8 +114,9 @@ def test_any_query_is_answered(servers: tuple[str, int]) -> None:
     @settings(FUZZ, max_examples=50)
     @given(path=st.sampled_from(["/api/stream", "/"]), query=st.dictionaries(FIELD_NAMES | TEXT, TEXT, max_size=5))
     def probe(path: str, query: dict[str, str]) -> None:
-        encoded = urlencode({k.encode("utf-8", "surrogatepass"): v.encode("utf-8", "surrogatepass")
-                             for k, v in query.items()})
+        encoded = urlencode(
+            {k.encode("utf-8", "surrogatepass"): v.encode("utf-8", "surrogatepass") for k, v in query.items()}
+        )
         assert_answered(*request(servers[1], "GET", f"{path}?{encoded}"))
 
     probe()
@@ -116,9 +128,11 @@ def field_values(field: FieldDescriptor) -> st.SearchStrategy:
     if field.name in ("mode", "form", "rhyme_tone"):
         return st.sampled_from([*MODES, *FORMS, "平", "仄", ""]) | st.text(max_size=8)
     if field.cpp_type == FieldDescriptor.CPPTYPE_STRING:
-        return st.sampled_from(["春夏秋冬", "白日依山尽黄河入海流", "床前明月光，疑是地上霜。", "秋夜"]) | st.text(max_size=70)
+        return st.sampled_from(["春夏秋冬", "白日依山尽黄河入海流", "床前明月光，疑是地上霜。", "秋夜"]) | st.text(
+            max_size=70
+        )
     if field.cpp_type == FieldDescriptor.CPPTYPE_INT32:
-        return st.integers(-2, 10) | st.integers(-2**31, 2**31 - 1)
+        return st.integers(-2, 10) | st.integers(-(2**31), 2**31 - 1)
     if field.cpp_type == FieldDescriptor.CPPTYPE_UINT64:
         return st.integers(0, 2**64 - 1)
     if field.cpp_type == FieldDescriptor.CPPTYPE_FLOAT:
@@ -127,7 +141,9 @@ def field_values(field: FieldDescriptor) -> st.SearchStrategy:
     return st.booleans()
 
 
-REQUESTS = st.fixed_dictionaries({}, optional={f.name: field_values(f) for f in poet_pb2.GenerateRequest.DESCRIPTOR.fields})
+REQUESTS = st.fixed_dictionaries(
+    {}, optional={f.name: field_values(f) for f in poet_pb2.GenerateRequest.DESCRIPTOR.fields}
+)
 
 
 def assert_listed(error: grpc.RpcError) -> None:

@@ -1,5 +1,6 @@
 """The model server on a loopback port, through PoetClient and raw stubs: every RPC, streaming,
 health, reflection, bad input, deadlines, cancellation, overload and draining on SIGTERM."""
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,9 @@ def test_faults_rhyme_tone_and_the_rules_travel_over_the_wire(server: str) -> No
     assert oblique.poems[0].rhyme_group.startswith(("上", "去", "入")) and all(oblique.poems[0].constraints.values())
     assert info["rhyme_tones"] == ["平", "仄"]
     assert {f.rule for f in judged.poems[0].faults} <= set(info["rules"])
-    assert info["rules"]["失粘"]["constraint"] == "meter" and info["rules"]["失粘"]["zh"] and info["rules"]["失粘"]["en"]
+    assert (
+        info["rules"]["失粘"]["constraint"] == "meter" and info["rules"]["失粘"]["zh"] and info["rules"]["失粘"]["en"]
+    )
 
 
 def test_tunes_are_listed_and_an_unknown_one_says_where_the_list_is(server: str) -> None:
@@ -92,15 +95,18 @@ def test_stream_sends_growing_progress_then_one_result(server: str) -> None:
         assert texts and texts[-1] == final[index]
         # Each update grows the text (by --stream-every characters), or changes only its last line: cut
         # back to re-sample it, or an answering line replaced by its best version.
-        assert all(b.startswith(a) or len(os.path.commonprefix([a, b])) >= last_line_start(a)
-                   for a, b in zip(texts, texts[1:]))
+        assert all(
+            b.startswith(a) or len(os.path.commonprefix([a, b])) >= last_line_start(a) for a, b in zip(texts, texts[1:])
+        )
         assert len(texts) >= len(final[index]) // DEFAULTS.stream_every  # an update every few characters
 
 
 def test_info(server: str) -> None:
     with PoetClient(server) as client:
         info = client.info()
-    assert info["vocab_size"] > 1000 and info["forms"] == ["五绝", "七绝", "五律", "七律"] and info["max_candidates"] == 8
+    assert (
+        info["vocab_size"] > 1000 and info["forms"] == ["五绝", "七绝", "五律", "七律"] and info["max_candidates"] == 8
+    )
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="thread niceness is Linux's")
@@ -144,22 +150,25 @@ def test_health_and_reflection(server: str) -> None:
     assert any(b"GenerateStream" in proto for proto in files)  # a client such as grpcurl can learn the contract
 
 
-@pytest.mark.parametrize("fields, needle", [
-    ({"mode": "sonnet"}, "mode must be one of random"),
-    ({"mode": "acrostic", "text": "春夏秋冬春夏秋冬春"}, "at most 8"),
-    ({"mode": "acrostic", "text": "abc"}, "Chinese characters"),
-    ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
-    ({"mode": "random", "n": 20}, "n must"),
-    ({"mode": "random", "temperature": 5.0}, "temperature"),
-    ({"mode": "random", "top_k": 5000}, "top_k"),
-    ({"mode": "random", "top_p": 0.0}, "top_p"),
-    ({"mode": "random", "repetition_penalty": 3.0}, "repetition_penalty"),
-    ({"mode": "random", "seed": 2**63}, "seed"),
-    ({"mode": "random", "form": "十四行"}, "unknown form"),
-    ({"mode": "continue", "text": ""}, "opening"),
-    ({"mode": "continue", "text": "春" * 200}, "text too long"),
-    ({"mode": "theme", "text": ""}, "theme"),
-])
+@pytest.mark.parametrize(
+    "fields, needle",
+    [
+        ({"mode": "sonnet"}, "mode must be one of random"),
+        ({"mode": "acrostic", "text": "春夏秋冬春夏秋冬春"}, "at most 8"),
+        ({"mode": "acrostic", "text": "abc"}, "Chinese characters"),
+        ({"mode": "continue", "text": "床前明月光啊，"}, "5 or 7"),
+        ({"mode": "random", "n": 20}, "n must"),
+        ({"mode": "random", "temperature": 5.0}, "temperature"),
+        ({"mode": "random", "top_k": 5000}, "top_k"),
+        ({"mode": "random", "top_p": 0.0}, "top_p"),
+        ({"mode": "random", "repetition_penalty": 3.0}, "repetition_penalty"),
+        ({"mode": "random", "seed": 2**63}, "seed"),
+        ({"mode": "random", "form": "十四行"}, "unknown form"),
+        ({"mode": "continue", "text": ""}, "opening"),
+        ({"mode": "continue", "text": "春" * 200}, "text too long"),
+        ({"mode": "theme", "text": ""}, "theme"),
+    ],
+)
 def test_bad_requests_are_invalid_argument_with_a_bilingual_message(server: str, fields: dict, needle: str) -> None:
     with PoetClient(server) as client, pytest.raises(InvalidRequest) as error:
         client.generate(**fields)
@@ -243,6 +252,7 @@ def test_unreachable_server_is_unavailable_after_retries() -> None:
         client.generate()
 
 
+@pytest.mark.slow  # a server subprocess
 def test_sigterm_drains_in_flight_calls_and_exits_zero(tiny_model_dir) -> None:
     process, address = start_server_process(tiny_model_dir, "--grace", "20", "--max-batch", "32")
     try:
@@ -250,8 +260,9 @@ def test_sigterm_drains_in_flight_calls_and_exits_zero(tiny_model_dir) -> None:
             watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service="poet.v1.Poet"))
             assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
             firsts, finals = [], []
-            streams = [threading.Thread(target=stream_to_the_end, args=(address, seed, firsts, finals))
-                       for seed in range(4)]  # 4 x 8 candidates: the batch holds them all at once
+            streams = [
+                threading.Thread(target=stream_to_the_end, args=(address, seed, firsts, finals)) for seed in range(4)
+            ]  # 4 x 8 candidates: the batch holds them all at once
             for thread in streams:
                 thread.start()
             deadline = time.monotonic() + 30
@@ -273,11 +284,12 @@ def test_sigterm_drains_in_flight_calls_and_exits_zero(tiny_model_dir) -> None:
         assert all(isinstance(e, GenerateResult) for e in finals) and len(finals) == 4
         assert process.wait(30) == 0
         log = process.stdout.read()
-        assert "status=OK" in log[log.index("draining"):]  # at least one stream finished while draining
+        assert "status=OK" in log[log.index("draining") :]  # at least one stream finished while draining
         with PoetClient(address, timeout=2, retries=0) as client, pytest.raises(ServerUnavailable):
             client.generate()
     finally:
         process.kill()
+        process.stdout.close()
 
 
 def stream_to_the_end(address: str, seed: int, firsts: list, finals: list) -> None:

@@ -1,5 +1,6 @@
 """平水韵 tables and the rules of regulated verse, each shown on a poem that keeps it and one that
 breaks it; the checks judge the whole poem, the user's lines included."""
+
 from __future__ import annotations
 
 import pytest
@@ -73,8 +74,10 @@ def test_three_level_tones_at_a_line_end() -> None:
     assert "三平尾" not in line_faults("黄河入海流", rhymes=True)
 
 
-@pytest.mark.parametrize("line, lone", [("故日入海流", True), ("日故山海流", True), ("日月入山流", False), ("山月入海流", True),
-                                        ("平山入海流", False)])
+@pytest.mark.parametrize(
+    "line, lone",
+    [("故日入海流", True), ("日故山海流", True), ("日月入山流", False), ("山月入海流", True), ("平山入海流", False)],
+)
 def test_gu_ping_is_one_level_tone_with_oblique_on_both_sides(line: str, lone: bool) -> None:
     # 故日入海流: no 平 besides the rhyme at all; 日故山海流 仄仄平仄平 and 山月入海流 平仄仄仄平: one 平
     # between 仄; 日月入山流 仄仄仄平平: the one 平 beside the rhyme, a regular template; 平山入海流 平平仄仄平.
@@ -116,7 +119,9 @@ def test_strict_meter_wants_every_character_of_a_template() -> None:
     for index in range(4):  # a 五绝 spelled out from its templates: 东 is 平, 月 is 仄
         key = next_key(key, index) if index else key
         lines.append(template(5, key, PING if index in (1, 3) else ZE).replace(PING, "东").replace(ZE, "月"))
-    assert strict_meter_holds(lines, [1, 3]) and check_poem(lines, FORMS["五绝"], False, strict_meter=True)["strict_meter"]
+    assert (
+        strict_meter_holds(lines, [1, 3]) and check_poem(lines, FORMS["五绝"], False, strict_meter=True)["strict_meter"]
+    )
     flipped = {"东": "月", "月": "东"}[lines[2][0]]
     loose = lines[:2] + [flipped + lines[2][1:]] + lines[3:]  # the free 1st character changed: 粘对 still holds
     assert key_faults(loose) == [] and not strict_meter_holds(loose, [1, 3])

@@ -1,4 +1,5 @@
 """The BERT: causal attention, the masked-LM → causal hand-over, config sizes, saving and loading."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,9 @@ def assert_causal(model: torch.nn.Module, where: int = 7) -> None:
     changed = ids.clone()
     changed[:, where] = FIRST_CHAR + (ids[:, where] - FIRST_CHAR + 1) % (VOCAB - FIRST_CHAR)
     before, after = model(input_ids=ids).logits, model(input_ids=changed).logits
-    assert torch.allclose(before[:, :where], after[:, :where], atol=1e-6), \
+    assert torch.allclose(before[:, :where], after[:, :where], atol=1e-6), (
         f"an earlier position saw a later token: {(before[:, :where] - after[:, :where]).abs().max():.2e}"
+    )
     assert (before[:, where:] - after[:, where:]).abs().amax(dim=-1).min() > 1e-4
 
 
@@ -47,8 +49,14 @@ def masked() -> BertForMaskedLM:
 def test_bert_config_sizes() -> None:
     size = ModelSize(layers=3, hidden=48, heads=4, ffn=96, max_positions=40)
     config = bert_config(123, size, causal=True)
-    assert (config.vocab_size, config.num_hidden_layers, config.hidden_size, config.num_attention_heads,
-            config.intermediate_size, config.max_position_embeddings) == (123, 3, 48, 4, 96, 40)
+    assert (
+        config.vocab_size,
+        config.num_hidden_layers,
+        config.hidden_size,
+        config.num_attention_heads,
+        config.intermediate_size,
+        config.max_position_embeddings,
+    ) == (123, 3, 48, 4, 96, 40)
     assert config.is_decoder and not config.add_cross_attention and config.type_vocab_size == 1
     assert not bert_config(123, size, causal=False).is_decoder
     model = new_model(123, size, causal=True)
@@ -109,7 +117,9 @@ def test_load_causal_reads_fp16_weights_as_fp32(tmp_path: Path) -> None:
     model.half().save_pretrained(tmp_path)
     loaded = load_causal(tmp_path)
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
-    assert torch.equal(loaded.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight.float())
+    assert torch.equal(
+        loaded.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight.float()
+    )
 
 
 def test_load_causal_of_a_masked_lm_save_is_causal(tmp_path: Path, masked: BertForMaskedLM) -> None:

@@ -1,4 +1,5 @@
 """POST /api/pinyin: one syllable per character, polyphones read in context, bad bodies refused with 400."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,11 @@ def read(client, lines: list[str]) -> list[list[str]]:
 def test_polyphones_are_read_in_context(client) -> None:
     # 长 is cháng in 长安, zhǎng in 长大; 行 is háng in 银行, xíng in 行人; 少 shào in 少小; 重 chóng in 重复.
     assert read(client, ["长安一片月", "银行行人", "少小离家", "重复"]) == [
-        ["cháng", "ān", "yī", "piàn", "yuè"], ["yín", "háng", "xíng", "rén"], ["shào", "xiǎo", "lí", "jiā"],
-        ["chóng", "fù"]]
+        ["cháng", "ān", "yī", "piàn", "yuè"],
+        ["yín", "háng", "xíng", "rén"],
+        ["shào", "xiǎo", "lí", "jiā"],
+        ["chóng", "fù"],
+    ]
     assert read(client, ["长大"])[0][0] == "zhǎng"
 
 
@@ -43,11 +47,20 @@ def test_every_character_has_one_reading_and_marks_have_none(client) -> None:
     assert all(readings[3][:5]) and readings[3][5] == ""
 
 
-@pytest.mark.parametrize("body", [
-    b"not json", b"[" * 5000 + b"]" * 5000, json.dumps({"lines": "床前明月光"}).encode(), b'{"lines": [1]}', b'{"lines": [], "more": 1}',
-    b'{"lines": ["\\ud800"]}', json.dumps({"lines": ["月"] * (MAX_LINES + 1)}).encode(),
-    json.dumps({"lines": ["月" * (MAX_LINE + 1)]}).encode(), b"[]",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[" * 5000 + b"]" * 5000,
+        json.dumps({"lines": "床前明月光"}).encode(),
+        b'{"lines": [1]}',
+        b'{"lines": [], "more": 1}',
+        b'{"lines": ["\\ud800"]}',
+        json.dumps({"lines": ["月"] * (MAX_LINES + 1)}).encode(),
+        json.dumps({"lines": ["月" * (MAX_LINE + 1)]}).encode(),
+        b"[]",
+    ],
+)
 def test_bad_bodies_get_a_bilingual_400(client, body: bytes) -> None:
     answer = client.post("/api/pinyin", data=body, content_type="application/json")
     assert answer.status_code == 400

@@ -1,4 +1,5 @@
 """The committed generated code is what `python -m proto.build` makes from poet.proto now."""
+
 from __future__ import annotations
 
 from pathlib import Path

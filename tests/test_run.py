@@ -1,6 +1,7 @@
 """`python -m server.run` (what `make run` starts): both servers come up, a poem goes through the
 page's API, and SIGTERM stops all three processes. `make run` installs only what serving needs: the
 serving path runs with every training and test package unimportable; the console scripts start."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,11 @@ import urllib.request
 from importlib.metadata import entry_points, packages_distributions
 from pathlib import Path
 
+import pytest
+
 from tests.grpc_helpers import ROOT
+
+pytestmark = pytest.mark.slow  # server.run, make and the console scripts run as subprocesses
 
 
 def free_port() -> int:
@@ -33,15 +38,19 @@ def children_of(pid: int) -> list[int]:
 def test_run_serves_a_poem_and_stops_everything_on_sigterm(tiny_model_dir) -> None:
     web, grpc_port = free_port(), free_port()
     env = os.environ | {"POET_WEB_PORT": str(web), "POET_GRPC_PORT": str(grpc_port), "POET_MODEL": str(tiny_model_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "server.run"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.run"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline, reply = time.monotonic() + 120, None
         while reply is None and time.monotonic() < deadline:
             try:
-                request = urllib.request.Request(f"http://127.0.0.1:{web}/api/generate", method="POST",
-                                                 data=json.dumps({"mode": "acrostic", "text": "春秋"}).encode(),
-                                                 headers={"Content-Type": "application/json"})
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{web}/api/generate",
+                    method="POST",
+                    data=json.dumps({"mode": "acrostic", "text": "春秋"}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
                 reply = json.loads(urllib.request.urlopen(request, timeout=30).read())
             except OSError:
                 time.sleep(0.5)
@@ -96,16 +105,20 @@ def test_serving_imports_none_of_the_training_and_test_packages(tiny_model_dir) 
     assert not dev & requirement_names(ROOT / "requirements.txt")
     modules = sorted(m for m, dists in packages_distributions().items() if {normalised(d) for d in dists} & dev)
     assert "torch" in modules and "grpc_tools" in modules
-    done = subprocess.run([sys.executable, "-c", SERVE_WITHOUT_DEV_PACKAGES, str(tiny_model_dir), *modules],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE_WITHOUT_DEV_PACKAGES, str(tiny_model_dir), *modules],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "served without" in done.stdout
 
 
 def make_dry_run(target: str) -> str:
     """The commands `make TARGET` would run from scratch, without running them."""
-    return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 
 def test_make_run_installs_the_serving_set_and_make_test_adds_the_rest() -> None:
@@ -117,11 +130,19 @@ def test_make_run_installs_the_serving_set_and_make_test_adds_the_rest() -> None
         assert "-r requirements-dev.txt" in make_dry_run(target), target
 
 
+def test_make_test_lints_first_and_test_fast_leaves_the_slow_and_browser_tests_out() -> None:
+    test = make_dry_run("test")
+    assert test.index("ruff check .") < test.index("pytest")
+    assert '-m "not slow and not browser"' in make_dry_run("test-fast")
+    assert "ruff format ." in make_dry_run("format")
+
+
 def test_console_scripts_are_installed(tmp_path: Path) -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert scripts == {"bert-poet": "server.run:main", "poet": "client.cli:main", "poet-batch": "client.batch:main"}
     for name, target in scripts.items():
         assert [e.value for e in entry_points(group="console_scripts", name=name)] == [target]
-    done = subprocess.run([str(Path(sys.executable).parent / "poet"), "--help"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "poet"), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and "usage: poet " in done.stdout, done.stderr

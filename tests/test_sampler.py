@@ -2,14 +2,22 @@
 
 The selection head runs here on its own, compiled over a logits input, as the runtime runs it
 appended to the decode step."""
+
 from __future__ import annotations
 
 import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
-from model.engine.sampler import (SELECTION_OUTPUTS, Choice, SamplingParams, Selection, SelectionInputs, choices,
-                                  selection_head)
+from model.engine.sampler import (
+    SELECTION_OUTPUTS,
+    Choice,
+    SamplingParams,
+    Selection,
+    SelectionInputs,
+    choices,
+    selection_head,
+)
 
 
 def compile_head() -> ov.InferRequest:
@@ -27,8 +35,12 @@ def choose_rows(logits, allowed, used, params, rngs) -> list[Choice | None]:
     rows = list(range(len(logits)))
     banned = [np.zeros(0, dtype=np.int64)] * len(rows)
     inputs = SelectionInputs(len(rows), logits.shape[1])
-    inputs.fill([Selection(row, allow, ban, np.flatnonzero(use), param, rng.random())
-                 for row, allow, ban, use, param, rng in zip(rows, allowed, banned, used, params, rngs)])
+    inputs.fill(
+        [
+            Selection(row, allow, ban, np.flatnonzero(use), param, rng.random())
+            for row, allow, ban, use, param, rng in zip(rows, allowed, banned, used, params, rngs)
+        ]
+    )
     HEAD.infer({"logits": logits, **inputs.arrays})
     return choices({name: HEAD.get_tensor(name).data.copy() for name in SELECTION_OUTPUTS}, rows)
 
@@ -54,9 +66,8 @@ def test_the_mask_is_respected_and_greedy_picks_the_best_allowed() -> None:
 
 
 def test_banned_ids_are_not_allowed() -> None:
-    rows, banned = [0], [np.array([0, 1])]
     inputs = SelectionInputs(1, 5)
-    inputs.fill([Selection(0, np.ones(5, bool), banned[0], np.zeros(0, np.int64), GREEDY, 0.5)])
+    inputs.fill([Selection(0, np.ones(5, bool), np.array([0, 1]), np.zeros(0, np.int64), GREEDY, 0.5)])
     assert inputs.arrays["allowed"][0].tolist() == [0, 0, 1, 1, 1]
 
 
@@ -64,8 +75,12 @@ def test_a_fill_leaves_nothing_of_the_one_before() -> None:
     inputs = SelectionInputs(3, 5)
     everything, nothing = np.ones(5, np.float32), np.zeros(0, np.int64)
     penalising = SamplingParams(0.5, 1, 1.0, repetition_penalty=1.5)
-    inputs.fill([Selection(row, everything, nothing, used, penalising, 0.5)
-                 for row, used in enumerate([np.array([0, 1]), np.array([3]), np.array([4])])])
+    inputs.fill(
+        [
+            Selection(row, everything, nothing, used, penalising, 0.5)
+            for row, used in enumerate([np.array([0, 1]), np.array([3]), np.array([4])])
+        ]
+    )
     inputs.fill([Selection(1, np.array([0, 0, 1, 1, 0], np.float32), nothing, np.array([2]), penalising, 0.5)])
     assert not inputs.arrays["allowed"][[0, 2]].any()  # rows that do not choose allow nothing
     assert inputs.arrays["allowed"][1].tolist() == [0, 0, 1, 1, 0]
@@ -85,8 +100,10 @@ def test_repetition_penalty_can_change_the_choice() -> None:
 def test_top_p_keeps_only_the_nucleus() -> None:
     peaked = np.array([10.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float32)
     params = SamplingParams(1.0, 0, 0.5, 1.0)
-    tokens = {choose_one(peaked, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token
-              for s in range(50)}
+    tokens = {
+        choose_one(peaked, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token
+        for s in range(50)
+    }
     assert tokens == {0}
 
 
@@ -113,8 +130,9 @@ def test_the_uniform_number_falls_in_the_cumulative_probabilities() -> None:
 def test_top_k_keeps_the_k_best_and_ties_go_to_the_lower_id() -> None:
     tied = np.array([1.0, 3.0, 3.0, 3.0, 0.0], dtype=np.float32)
     params = SamplingParams(1.0, 2, 1.0, 1.0)
-    tokens = {choose_one(tied, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token
-              for s in range(60)}
+    tokens = {
+        choose_one(tied, np.ones(5, bool), np.zeros(5, bool), params, np.random.default_rng(s)).token for s in range(60)
+    }
     assert tokens == {1, 2}
 
 
@@ -131,8 +149,11 @@ def test_a_row_does_not_depend_on_the_other_rows() -> None:
 def test_same_seed_same_choices_and_sampling_spreads() -> None:
     params = SamplingParams(1.0, 0, 1.0, 1.0)
     flat = np.zeros(5, dtype=np.float32)
-    draw = lambda seed: [choose_one(flat, np.ones(5, bool), np.zeros(5, bool), params, rng).token  # noqa: E731
-                         for rng in [np.random.default_rng(seed)] for _ in range(40)]
+
+    def draw(seed: int) -> list[int]:
+        rng = np.random.default_rng(seed)
+        return [choose_one(flat, np.ones(5, bool), np.zeros(5, bool), params, rng).token for _ in range(40)]
+
     assert draw(3) == draw(3)
     assert len(set(draw(3))) == 5
 
@@ -149,6 +170,7 @@ def test_a_temperature_near_zero_never_lets_a_disallowed_token_through() -> None
     allowed = np.array([False, True, True, True])
     for temperature in (1e-30, 1e-45):  # scores / temperature reach the mask's size, or overflow
         params = SamplingParams(temperature, 0, 1.0, 1.0)
-        tokens = {choose_one(scores, allowed, np.zeros(4, bool), params, np.random.default_rng(s)).token
-                  for s in range(20)}
+        tokens = {
+            choose_one(scores, allowed, np.zeros(4, bool), params, np.random.default_rng(s)).token for s in range(20)
+        }
         assert tokens and tokens <= {1, 2, 3}

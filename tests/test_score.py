@@ -1,5 +1,6 @@
 """Perplexity scoring: which lines count as poems, the CLI's one JSON line on the tiny model,
 and the shipped checkpoint (which CI has: this test fails, not skips, without it)."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from model.modeling import load_causal
 from model.score import parse_poem, poems_nll
@@ -23,7 +23,7 @@ POEMS = {
     "七绝": "朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。",
     "五律": "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
     "七律": "风急天高猿啸哀，渚清沙白鸟飞回。无边落木萧萧下，不尽长江滚滚来。"
-            "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。",
+    "万里悲秋常作客，百年多病独登台。艰难苦恨繁霜鬓，潦倒新停浊酒杯。",
 }
 IRREGULAR = [
     "桃红复含宿雨，柳绿更带朝烟。花落家童未扫，莺啼山客犹眠。",  # six characters a line
@@ -36,9 +36,14 @@ IRREGULAR = [
 
 
 def score(path: Path, model_dir: Path) -> dict:
-    result = subprocess.run([sys.executable, "-W", "ignore", "-m", "model.score", str(path), "--model", str(model_dir)],
-                            cwd=ROOT, env=os.environ | {"OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-m", "model.score", str(path), "--model", str(model_dir)],
+        cwd=ROOT,
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stdout
@@ -60,8 +65,16 @@ def test_parse_poem_rejects_other_lines(line: str) -> None:
     assert parse_poem(line) is None
 
 
+@pytest.mark.slow  # a subprocess
 def test_score_cli_prints_one_json_line(tmp_path: Path, tiny_model_dir: Path) -> None:
-    lines = [POEMS["五绝"], IRREGULAR[0], "", POEMS["七律"], "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", IRREGULAR[1]]
+    lines = [
+        POEMS["五绝"],
+        IRREGULAR[0],
+        "",
+        POEMS["七律"],
+        "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+        IRREGULAR[1],
+    ]
     path = tmp_path / "poems.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = score(path, tiny_model_dir)
@@ -86,10 +99,13 @@ def test_a_poems_score_does_not_depend_on_its_batch(tiny_model_dir: Path) -> Non
     assert total == pytest.approx(alone[0][0] + alone[1][0], rel=1e-4)
 
 
+@pytest.mark.slow  # the shipped checkpoint in torch
 def test_shipped_checkpoint_scores(tmp_path: Path, shipped_model_dir: Path) -> None:
     weights = shipped_model_dir / "model.safetensors"
-    assert weights.is_file(), (f"{weights} is missing: the trained model must be shipped (model/train_pipeline.sh, "
-                               "then python -m model.ship RUN/model)")
+    assert weights.is_file(), (
+        f"{weights} is missing: the trained model must be shipped (model/train_pipeline.sh, "
+        "then python -m model.ship RUN/model)"
+    )
     path = tmp_path / "poems.txt"
     path.write_text("\n".join(POEMS.values()) + "\n", encoding="utf-8")
     result = score(path, shipped_model_dir)

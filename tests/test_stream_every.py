@@ -1,4 +1,5 @@
 """The model server streams every character while few streams are in flight, and coalesces past that."""
+
 from __future__ import annotations
 
 from concurrent.futures import Future

@@ -1,16 +1,30 @@
 """CharTokenizer: building with min_count, vocab.txt round trips, OpenCC folding, unknowns, the prefix."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from model.tokenizer import (CLS, EOS, FORM_TOKENS, KW, MASK, PAD, SEP, SPECIAL_TOKENS, UNK, CharTokenizer,
-                             UnknownCharacterError)
+from model.tokenizer import (
+    CLS,
+    EOS,
+    FORM_TOKENS,
+    KW,
+    MASK,
+    PAD,
+    SEP,
+    SPECIAL_TOKENS,
+    UNK,
+    CharTokenizer,
+    UnknownCharacterError,
+)
 
-POEMS = ["床前明月光，疑是地上霜。举头望明月，低头思故乡。",
-         "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
-         "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。"]
+POEMS = [
+    "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
+    "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+    "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。",
+]
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +34,12 @@ def tokenizer() -> CharTokenizer:
 
 def test_build_keeps_characters_seen_min_count_times_most_frequent_first() -> None:
     built = CharTokenizer.build(["春风春风春", "花"], min_count=2)
-    assert built.tokens[:len(SPECIAL_TOKENS)] == SPECIAL_TOKENS
-    assert built.tokens[len(SPECIAL_TOKENS):] == ["春", "风", "，", "。"]  # 花 seen once; the marks always
-    assert [built.tokens[i] for i in (built.pad_id, built.unk_id, built.cls_id, built.sep_id, built.mask_id,
-                                      built.eos_id, built.kw_id)] == [PAD, UNK, CLS, SEP, MASK, EOS, KW]
+    assert built.tokens[: len(SPECIAL_TOKENS)] == SPECIAL_TOKENS
+    assert built.tokens[len(SPECIAL_TOKENS) :] == ["春", "风", "，", "。"]  # 花 seen once; the marks always
+    assert [
+        built.tokens[i]
+        for i in (built.pad_id, built.unk_id, built.cls_id, built.sep_id, built.mask_id, built.eos_id, built.kw_id)
+    ] == [PAD, UNK, CLS, SEP, MASK, EOS, KW]
     everything = CharTokenizer.build(POEMS, min_count=1)
     assert set("".join(POEMS)) <= set(everything.tokens)
     assert len(everything) == len(SPECIAL_TOKENS) + len(set("".join(POEMS)))
@@ -76,8 +92,16 @@ def test_prefix_layout(tokenizer: CharTokenizer) -> None:
     ids = tokenizer.ids
     assert tokenizer.prefix("五绝") == [tokenizer.cls_id, ids[FORM_TOKENS["五绝"]], tokenizer.sep_id]
     assert tokenizer.prefix("七律", ["明月", "故乡"]) == [
-        tokenizer.cls_id, ids["[七律]"], tokenizer.kw_id, ids["明"], ids["月"],
-        tokenizer.kw_id, ids["故"], ids["乡"], tokenizer.sep_id]
+        tokenizer.cls_id,
+        ids["[七律]"],
+        tokenizer.kw_id,
+        ids["明"],
+        ids["月"],
+        tokenizer.kw_id,
+        ids["故"],
+        ids["乡"],
+        tokenizer.sep_id,
+    ]
     assert tokenizer.decode(tokenizer.prefix("五律", ["黄河"])) == "[CLS][五律][KW]黄河[SEP]"
     with pytest.raises(KeyError):
         tokenizer.prefix("词")

@@ -1,5 +1,6 @@
 """Training: the learning-rate schedule, that steps lower the loss, BERT masking, and the CLI
 end to end (log, checkpoint, saved model, --resume) on a tiny corpus built from the fixture."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ from model.modeling import ModelSize, fit_model, new_model
 from model.tokenizer import SPECIAL_TOKENS, CharTokenizer
 from model.train import batch_loss, learning_rate
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # training runs
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "chinese-poetry"
 TINY = ModelSize(layers=2, hidden=32, heads=2, ffn=64, max_positions=96)
@@ -49,7 +50,7 @@ def test_learning_rate_warms_up_then_decays_to_a_tenth() -> None:
     assert rates[0] == pytest.approx(peak / warmup)
     assert all(a < b for a, b in zip(rates[:warmup], rates[1:warmup]))  # linear rise
     assert rates[warmup - 1] == pytest.approx(peak) and rates[warmup] == pytest.approx(peak)
-    assert all(a >= b for a, b in zip(rates[warmup:], rates[warmup + 1:]))  # then never rises
+    assert all(a >= b for a, b in zip(rates[warmup:], rates[warmup + 1 :]))  # then never rises
     assert rates[warmup + (total - warmup) // 2] == pytest.approx(peak * 0.55)  # cosine midpoint
     assert rates[total] == pytest.approx(peak * 0.1) and rates[-1] == pytest.approx(peak * 0.1)
     assert max(rates) == pytest.approx(peak) and min(rates) > 0
@@ -105,11 +106,31 @@ def test_masked_windows_mask_fifteen_percent_80_10_10(tmp_path: Path, tokenizer:
 
 
 def run_train(data_dir: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-W", "ignore", "-m", "model.train", "--stage", "finetune", "--data", str(data_dir),
-               "--out", str(out), "--batch-size", "4", "--eval-every", "3", "--size", "2x64", "--precision", "fp32",
-               *flags]
-    result = subprocess.run(command, cwd=ROOT, env=os.environ | {"POET_TRAIN_THREADS": "1"},
-                            capture_output=True, text=True, timeout=120)
+    command = [
+        sys.executable,
+        "-W",
+        "ignore",
+        "-m",
+        "model.train",
+        "--stage",
+        "finetune",
+        "--data",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--batch-size",
+        "4",
+        "--eval-every",
+        "3",
+        "--size",
+        "2x64",
+        "--precision",
+        "fp32",
+        *flags,
+    ]
+    result = subprocess.run(
+        command, cwd=ROOT, env=os.environ | {"POET_TRAIN_THREADS": "1"}, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -133,7 +154,7 @@ def test_train_cli_writes_log_checkpoint_and_model_then_resumes(data_dir: Path, 
 
     resumed = run_train(data_dir, out, "--max-steps", "5", "--resume")
     assert "resumed at step 3" in resumed.stderr
-    later = log_records(out)[len(records):]
+    later = log_records(out)[len(records) :]
     assert [r["step"] for r in later if "dev_ppl" in r] == [5], later
     assert all(r["step"] > 3 for r in later), "the resumed run started again from the beginning"
     assert later[-1]["done"] is True and later[-1]["step"] == 5 and later[-1]["tokens"] > tokens_after_3
@@ -184,8 +205,9 @@ def test_kd_loss_is_zero_for_the_teachers_own_logits_and_pulls_a_student_toward_
     assert kd_loss(wrong_there, teacher, torch.ones_like(mask), 2.0).item() > 0.01
 
 
-def test_distilling_a_tiny_student_from_a_tiny_teacher_runs_and_logs(data_dir: Path, tmp_path: Path,
-                                                                     tokenizer: CharTokenizer) -> None:
+def test_distilling_a_tiny_student_from_a_tiny_teacher_runs_and_logs(
+    data_dir: Path, tmp_path: Path, tokenizer: CharTokenizer
+) -> None:
     teacher_dir = tmp_path / "teacher"
     new_model(len(tokenizer), ModelSize(2, 64, 2, 128, 192), causal=True).save_pretrained(teacher_dir)
     tokenizer.save(teacher_dir / "vocab.txt")
@@ -201,7 +223,7 @@ def test_a_model_grows_to_new_tokens_and_positions_keeping_what_it_learnt(tokeni
     positions = small.bert.embeddings.position_embeddings.weight.detach().clone()
     grown = fit_model(small, len(tokenizer), 192)
     assert grown.config.vocab_size == len(tokenizer) and grown.config.max_position_embeddings == 192
-    assert torch.equal(grown.bert.embeddings.word_embeddings.weight[:len(words)], words)
+    assert torch.equal(grown.bert.embeddings.word_embeddings.weight[: len(words)], words)
     assert torch.equal(grown.bert.embeddings.position_embeddings.weight[:96], positions)
     assert grown.cls.predictions.decoder.weight.data_ptr() == grown.bert.embeddings.word_embeddings.weight.data_ptr()
     logits = grown(input_ids=torch.randint(0, len(tokenizer), (1, 150))).logits

@@ -1,5 +1,6 @@
 """Tune tables (词谱) made from the training 词: the committed table against patterns everyone
 knows, and the rules that made it on small hand-made examples."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,17 @@ from model.tunes import DEFAULT_OUT, pattern, position_tones, repeated_lines, rh
 TABLES = json.loads(DEFAULT_OUT.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("tune, known", [
-    ("如梦令", "6-6-5-6-2-2-6"), ("浣溪沙", "7-7-7 / 7-7-7"), ("菩萨蛮", "7-7-5-5 / 5-5-5-5"),
-    ("西江月", "6-6-7-6 / 6-6-7-6"), ("鹧鸪天", "7-7-7-7 / 3-3-7-7-7"), ("清平乐", "4-5-7-6 / 6-6-6-6"),
-])
+@pytest.mark.parametrize(
+    "tune, known",
+    [
+        ("如梦令", "6-6-5-6-2-2-6"),
+        ("浣溪沙", "7-7-7 / 7-7-7"),
+        ("菩萨蛮", "7-7-5-5 / 5-5-5-5"),
+        ("西江月", "6-6-7-6 / 6-6-7-6"),
+        ("鹧鸪天", "7-7-7-7 / 3-3-7-7-7"),
+        ("清平乐", "4-5-7-6 / 6-6-6-6"),
+    ],
+)
 def test_the_committed_table_has_the_patterns_everyone_knows(tune: str, known: str) -> None:
     assert pattern(TABLES[tune]) == known
 
@@ -29,7 +37,9 @@ def test_the_committed_table_holds_forty_tunes_with_rhymes_tones_and_repeats() -
         assert table["rhymes"] and len(table["lines"]) - 1 in table["rhymes"][-1]["lines"], tune  # the last line rhymes
     assert TABLES["如梦令"]["repeats"] == [5]  # 知否，知否
     assert [g["tone"] for g in TABLES["菩萨蛮"]["rhymes"]] == ["仄", "平", "仄", "平"]  # 换韵 every two lines
-    assert TABLES["浣溪沙"]["rhymes"] == [{"lines": [0, 1, 2, 4, 5], "tone": "平"}]  # the 下阕's first line does not rhyme
+    assert TABLES["浣溪沙"]["rhymes"] == [
+        {"lines": [0, 1, 2, 4, 5], "tone": "平"}
+    ]  # the 下阕's first line does not rhyme
 
 
 def test_cilin_covers_every_pingshui_group_in_19_bu() -> None:
@@ -50,8 +60,12 @@ def test_the_stanza_break_is_where_the_two_halves_end_alike() -> None:
 
 
 def test_repeats_tones_and_rhymes_come_from_most_poems() -> None:
-    poems = [["常记溪亭日暮", "知否", "知否"], ["昨夜雨疏风骤", "知否", "知否"], ["试问卷帘人来", "争渡", "争渡"],
-             ["兴尽晚回舟去", "轻手", "慢手"]]
+    poems = [
+        ["常记溪亭日暮", "知否", "知否"],
+        ["昨夜雨疏风骤", "知否", "知否"],
+        ["试问卷帘人来", "争渡", "争渡"],
+        ["兴尽晚回舟去", "轻手", "慢手"],
+    ]
     assert repeated_lines(poems) == [2]
     tones = position_tones([["东风"], ["西风"], ["月明"]])
     assert tones == ["中平"]  # 东/西/月: two 平 of three is not agreement; 风 风 明 all 平

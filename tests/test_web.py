@@ -1,4 +1,5 @@
 """The Flask app over a fake PoetClient: every endpoint, every error path, the SSE format, escaping."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,20 @@ import pytest
 
 from client.errors import InvalidRequest, PoetClientError, ServerBusy, ServerUnavailable
 from client.types import GenerateResult, PoemOut, Progress
+from server.settings import WebSettings
 from server.web import create_app
 from server.wsgi import parse_args
 
 ROOT = Path(__file__).resolve().parent.parent
-POEM = PoemOut(text="春风拂槛露华浓，夏木阴阴正可人。秋水长天同一色，冬来万里雪纷纷。",
-               lines=["春风拂槛露华浓", "夏木阴阴正可人", "秋水长天同一色", "冬来万里雪纷纷"], score=-2.5,
-               rhyme_group="上平十一真", tones=["平平仄仄仄平平", "仄仄平平仄仄平", "平仄平平平仄仄", "平平仄仄仄平平"],
-               rhyme_positions=[0, 1, 3], constraints={"well_formed": True, "rhyme": True, "meter": True})
+POEM = PoemOut(
+    text="春风拂槛露华浓，夏木阴阴正可人。秋水长天同一色，冬来万里雪纷纷。",
+    lines=["春风拂槛露华浓", "夏木阴阴正可人", "秋水长天同一色", "冬来万里雪纷纷"],
+    score=-2.5,
+    rhyme_group="上平十一真",
+    tones=["平平仄仄仄平平", "仄仄平平仄仄平", "平仄平平平仄仄", "平平仄仄仄平平"],
+    rhyme_positions=[0, 1, 3],
+    constraints={"well_formed": True, "rhyme": True, "meter": True},
+)
 RESULT = GenerateResult(form="七绝", mode="acrostic", poems=[POEM], keywords=[], elapsed_ms=12.5)
 
 
@@ -107,8 +114,19 @@ def test_page_has_the_controls_and_security_headers(client) -> None:
     response = client.get("/")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    for marker in ('id="mode-acrostic"', 'id="mode-continue"', 'id="mode-theme"', 'id="mode-random"', 'id="text"',
-                   'id="generate"', 'id="message"', 'id="form-qilv"', "<details", 'id="history"', 'id="retry"'):
+    for marker in (
+        'id="mode-acrostic"',
+        'id="mode-continue"',
+        'id="mode-theme"',
+        'id="mode-random"',
+        'id="text"',
+        'id="generate"',
+        'id="message"',
+        'id="form-qilv"',
+        "<details",
+        'id="history"',
+        'id="retry"',
+    ):
         assert marker in html
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -116,14 +134,26 @@ def test_page_has_the_controls_and_security_headers(client) -> None:
 
 
 def test_page_escapes_text_from_the_query_string(client) -> None:
-    html = client.get("/", query_string={"mode": "acrostic", "text": "<script>alert(1)</script>"}).get_data(as_text=True)
+    html = client.get("/", query_string={"mode": "acrostic", "text": "<script>alert(1)</script>"}).get_data(
+        as_text=True
+    )
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'id="mode-acrostic" value="acrostic" checked' in html
 
 
-@pytest.mark.parametrize("path", ["/static/app.js", "/static/js/api.js", "/static/js/poem.js", "/static/js/validate.js",
-                                  "/static/js/history.js", "/static/style.css", "/static/favicon.svg"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/app.js",
+        "/static/js/api.js",
+        "/static/js/poem.js",
+        "/static/js/validate.js",
+        "/static/js/history.js",
+        "/static/style.css",
+        "/static/favicon.svg",
+    ],
+)
 def test_static_files_are_served(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200
@@ -133,18 +163,36 @@ def test_static_files_are_served(client, path: str) -> None:
 def test_scripts_never_write_html_from_data() -> None:
     for script in (ROOT / "static").rglob("*.js"):
         source = script.read_text(encoding="utf-8")
-        assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "document.write" not in source, script
+        assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "document.write" not in source, (
+            script
+        )
 
 
 def test_generate_passes_typed_fields_to_the_client(client, model: FakeModel) -> None:
-    body = {"mode": "acrostic", "form": "七绝", "text": "春夏秋冬", "n": 2, "seed": 7, "temperature": 1,
-            "rhyme": True, "meter": False}
+    body = {
+        "mode": "acrostic",
+        "form": "七绝",
+        "text": "春夏秋冬",
+        "n": 2,
+        "seed": 7,
+        "temperature": 1,
+        "rhyme": True,
+        "meter": False,
+    }
     response = client.post("/api/generate", json=body)
     assert response.status_code == 200
     result = response.get_json()
     assert result["form"] == "七绝" and result["poems"][0]["lines"][0] == "春风拂槛露华浓"
-    assert set(result["poems"][0]) == {"text", "lines", "score", "rhyme_group", "tones", "rhyme_positions", "constraints",
-                                       "faults"}
+    assert set(result["poems"][0]) == {
+        "text",
+        "lines",
+        "score",
+        "rhyme_group",
+        "tones",
+        "rhyme_positions",
+        "constraints",
+        "faults",
+    }
     assert model.calls == [("generate", {**body, "temperature": 1.0})]
     assert model.made == [{"address": "fake:1", "timeout": 7.0, "retries": 2}]
     assert model.open == 0
@@ -156,9 +204,23 @@ def test_generate_defaults_to_random_mode(client, model: FakeModel) -> None:
 
 
 def test_generate_takes_every_field_the_readme_lists(client, model: FakeModel) -> None:
-    body = {"mode": "random", "form": "", "text": "", "n": 1, "seed": None, "temperature": 0.8, "top_k": 40,
-            "top_p": 0.95, "repetition_penalty": 1.1, "rhyme": True, "rhyme_first_line": True, "meter": True,
-            "strict_meter": False, "no_repeat": True, "no_copy": False}
+    body = {
+        "mode": "random",
+        "form": "",
+        "text": "",
+        "n": 1,
+        "seed": None,
+        "temperature": 0.8,
+        "top_k": 40,
+        "top_p": 0.95,
+        "repetition_penalty": 1.1,
+        "rhyme": True,
+        "rhyme_first_line": True,
+        "meter": True,
+        "strict_meter": False,
+        "no_repeat": True,
+        "no_copy": False,
+    }
     assert client.post("/api/generate", json=body).status_code == 200
     assert model.calls == [("generate", body)]
 
@@ -209,12 +271,18 @@ def test_text_that_is_not_unicode_names_the_field(client) -> None:
 
 
 def test_server_side_validation_keeps_its_message(client, model: FakeModel) -> None:
-    model.error = InvalidRequest("藏头字只能是汉字 / acrostic characters must be Chinese characters")
+    model.error = InvalidRequest("藏头字只能是汉字", "acrostic characters must be Chinese characters")
     error = assert_bilingual(client.post("/api/generate", json={"mode": "acrostic", "text": "abc"}), 400)
     assert error["zh"] == "藏头字只能是汉字" and error["en"] == "acrostic characters must be Chinese characters"
 
 
-@pytest.mark.parametrize("error", [ServerUnavailable("down"), ServerBusy("busy")])
+def test_zh_and_en_pass_through_whole_even_with_a_slash_inside(client, model: FakeModel) -> None:
+    model.error = InvalidRequest("韵脚声调须为 平 / 仄", "rhyme_tone must be 平 / 仄")  # never split on " / "
+    error = assert_bilingual(client.post("/api/generate", json={}), 400)
+    assert (error["zh"], error["en"]) == ("韵脚声调须为 平 / 仄", "rhyme_tone must be 平 / 仄")
+
+
+@pytest.mark.parametrize("error", [ServerUnavailable("未启动", "down"), ServerBusy("繁忙", "busy")])
 @pytest.mark.parametrize("path", ["/api/generate", "/api/stream"])
 def test_model_server_down_or_busy_is_503(client, model: FakeModel, error: Exception, path: str) -> None:
     model.error = error
@@ -226,7 +294,7 @@ def test_model_server_down_or_busy_is_503(client, model: FakeModel, error: Excep
 
 
 def test_other_client_errors_are_502_not_500(client, model: FakeModel) -> None:
-    model.error = PoetClientError("something odd")
+    model.error = PoetClientError("奇怪", "something odd")
     assert_bilingual(client.post("/api/generate", json={}), 502)
 
 
@@ -262,8 +330,9 @@ def test_stream_by_get_converts_query_arguments(client, model: FakeModel) -> Non
     query = {"mode": "theme", "text": "秋夜", "n": "2", "temperature": "0.7", "rhyme": "false", "seed": ""}
     response = client.get("/api/stream", query_string=query)
     assert response.status_code == 200
-    assert model.calls == [("stream", {"mode": "theme", "text": "秋夜", "n": 2, "temperature": 0.7, "rhyme": False,
-                                       "seed": None})]
+    assert model.calls == [
+        ("stream", {"mode": "theme", "text": "秋夜", "n": 2, "temperature": 0.7, "rhyme": False, "seed": None})
+    ]
 
 
 @pytest.mark.parametrize("query", [{"n": "two"}, {"rhyme": "maybe"}, {"temperature": "nan"}, {"colour": "red"}])
@@ -272,12 +341,12 @@ def test_stream_by_get_rejects_bad_query_arguments(client, query: dict) -> None:
 
 
 def test_stream_refused_by_the_server_is_400_before_any_event(client, model: FakeModel) -> None:
-    model.error = InvalidRequest("开头有 9 句 / the opening has 9 lines")
+    model.error = InvalidRequest("开头有 9 句", "the opening has 9 lines")
     assert assert_bilingual(client.post("/api/stream", json={"mode": "continue"}), 400)["zh"] == "开头有 9 句"
 
 
 def test_failure_mid_stream_becomes_an_error_event(client, model: FakeModel) -> None:
-    model.error, model.fail_after = ServerUnavailable("lost"), 2
+    model.error, model.fail_after = ServerUnavailable("断开", "lost"), 2
     response = client.post("/api/stream", json={})
     assert response.status_code == 200
     parsed = events(response.get_data(as_text=True))
@@ -319,7 +388,7 @@ def test_health_when_serving(client) -> None:
 @pytest.mark.parametrize("down", ["not serving", "unreachable"])
 def test_health_when_the_model_server_is_down(client, model: FakeModel, down: str) -> None:
     model.serving = False
-    model.error = ServerUnavailable("down") if down == "unreachable" else None
+    model.error = ServerUnavailable("未启动", "down") if down == "unreachable" else None
     response = client.get("/api/health")
     assert_bilingual(response, 503)
     assert response.get_json()["web"] == "ok" and response.get_json()["model"] != "SERVING"
@@ -327,21 +396,35 @@ def test_health_when_the_model_server_is_down(client, model: FakeModel, down: st
 
 def test_info_passes_the_servers_answer(client, model: FakeModel) -> None:
     assert client.get("/api/info").get_json()["model_name"] == "fake"
-    model.error = ServerUnavailable("down")
+    model.error = ServerUnavailable("未启动", "down")
     assert_bilingual(client.get("/api/info"), 503)
 
 
-@pytest.mark.parametrize(("text", "to", "expected"), [("春眠不觉晓，处处闻啼鸟。", "traditional", "春眠不覺曉，處處聞啼鳥。"),
-                                                      ("春眠不覺曉", "simplified", "春眠不觉晓")])
+@pytest.mark.parametrize(
+    ("text", "to", "expected"),
+    [
+        ("春眠不觉晓，处处闻啼鸟。", "traditional", "春眠不覺曉，處處聞啼鳥。"),
+        ("春眠不覺曉", "simplified", "春眠不觉晓"),
+    ],
+)
 def test_convert(client, text: str, to: str, expected: str) -> None:
     response = client.post("/api/convert", json={"text": text, "to": to})
     assert response.status_code == 200
     assert response.get_json() == {"text": expected}
 
 
-@pytest.mark.parametrize("body", [{"text": "春", "to": "klingon"}, {"to": "traditional"}, {"text": 1, "to": "simplified"},
-                                  {"text": "春" * 2001, "to": "traditional"}, {"text": "春", "to": "traditional", "x": 1}, [],
-                                  {"text": "\ud800", "to": "simplified"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": "春", "to": "klingon"},
+        {"to": "traditional"},
+        {"text": 1, "to": "simplified"},
+        {"text": "春" * 2001, "to": "traditional"},
+        {"text": "春", "to": "traditional", "x": 1},
+        [],
+        {"text": "\ud800", "to": "simplified"},
+    ],
+)
 def test_convert_rejects_bad_input(client, body) -> None:
     # json.dumps writes a lone surrogate as \ud800, which the app's own JSON encoder would not
     assert_bilingual(client.post("/api/convert", data=json.dumps(body), content_type="application/json"), 400)
@@ -354,9 +437,22 @@ def test_json_answers_carry_the_security_headers_too(client) -> None:
 def test_wsgi_flags_default_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POET_WEB_HOST", "0.0.0.0")
     monkeypatch.setenv("POET_WEB_PORT", "9123")
-    args = parse_args([])
-    assert (args.host, args.port) == ("0.0.0.0", 9123)
-    assert parse_args(["--port", "0"]).port == 0
+    settings = WebSettings.from_env()
+    args = parse_args([], settings)
+    assert (args.host, args.port, args.threads) == ("0.0.0.0", 9123, WebSettings.threads)
+    assert parse_args(["--port", "0"], settings).port == 0
+
+
+def test_the_client_settings_come_from_the_environment_once_at_create_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POET_SERVER", "model.example:7000")
+    monkeypatch.setenv("POET_RETRIES", "5")
+    app = create_app()
+    monkeypatch.setenv("POET_SERVER", "elsewhere:1")  # read once: a later change does not reach the app
+    assert (app.config["POET_SERVER"], app.config["POET_TIMEOUT"], app.config["POET_RETRIES"]) == (
+        "model.example:7000",
+        60.0,
+        5,
+    )
 
 
 INPUT_THAT_USED_TO_CRASH = [  # each was a 500 (RecursionError, UnicodeEncodeError, OverflowError, TypeError)

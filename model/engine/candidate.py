@@ -1,4 +1,5 @@
 """One candidate poem being decoded: its tokens, its constraints, and line-level backtracking."""
+
 from __future__ import annotations
 
 import bisect
@@ -7,11 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.engine.copies import CopyTable
-from model.engine.parallel import couplet_parallelism
-from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, template
-from model.engine.plan import Plan
 from model.engine.cilin import rhyme_names
+from model.engine.copies import CopyTable
+from model.engine.meter import column_tone, key_of_line, line_faults, meter_columns, next_key, template
+from model.engine.parallel import couplet_parallelism
+from model.engine.plan import Plan
 from model.engine.prosody import PING, ZE, VocabProsody, may_double, opposite
 from model.engine.sampler import Choice, SamplingParams, Selection
 from model.engine.types import PoemRequest
@@ -47,8 +48,9 @@ class Shared:
     def __post_init__(self) -> None:
         self.is_han: list[bool] = self.han.tolist()  # indexing a list by one id is 10x faster than an array
 
-    def mask(self, tone: str | None, heard: bool, known_tone: bool, rhyme: str | None,
-             groups: frozenset[str] | None) -> np.ndarray:
+    def mask(
+        self, tone: str | None, heard: bool, known_tone: bool, rhyme: str | None, groups: frozenset[str] | None
+    ) -> np.ndarray:
         """The (read-only, cached) 1/0 float mask of Han tokens with this tone (heard: as a reader
         takes it), a known tone, and/or rhyming in the rhyme tone's groups; float, as the sampler's
         head takes it, so filling a row is a plain copy."""
@@ -109,8 +111,11 @@ class Candidate:
 
     def lines(self) -> list[str]:
         text = self.text()
-        return [text[start:start + length] for start, length in zip(self.form.line_starts, self.lengths)
-                if start < len(text)]
+        return [
+            text[start : start + length]
+            for start, length in zip(self.form.line_starts, self.lengths)
+            if start < len(text)
+        ]
 
     def _cell(self) -> tuple[int, int]:
         return self.form.cell(len(self.tokens) - self.poem_start)
@@ -141,7 +146,7 @@ class Candidate:
         if self.request.no_repeat:
             # No character twice, but for a doubling the masters use (萧萧); the user's characters
             # still to come count too (an acrostic's later heads).
-            later = self.forced_tokens[bisect.bisect_right(self.forced_cells, (line, column)):]
+            later = self.forced_tokens[bisect.bisect_right(self.forced_cells, (line, column)) :]
             taken = set(counts) | {token for _, token in later}
             previous = self.tokens[-1] if column > 0 else None
             if previous in counts and counts[previous] == 1 and may_double(self.shared.tokenizer.tokens[previous]):
@@ -175,8 +180,9 @@ class Candidate:
         chosen = [lp for lp in self.logprobs[start:] if lp is not None]
         lines = self.lines()
         merit = (couplet_parallelism(lines[line - 1], lines[line]), sum(chosen) / max(len(chosen), 1))
-        self.alternatives.append(Written(self.tokens[start:], self.logprobs[start:],
-                                         self._text[start - self.poem_start:], merit))
+        self.alternatives.append(
+            Written(self.tokens[start:], self.logprobs[start:], self._text[start - self.poem_start :], merit)
+        )
         if len(self.alternatives) < self.shared.line_choices:
             self._cut(line)
             return self._refill()
@@ -225,8 +231,8 @@ class Candidate:
         start = self.poem_start + self.form.line_starts[line]
         del self.tokens[start:], self.logprobs[start:]
         is_han = self.shared.is_han
-        self.han_counts = Counter(t for t in self.tokens[self.poem_start:] if is_han[t])
-        self._text = self._text[:start - self.poem_start]
+        self.han_counts = Counter(t for t in self.tokens[self.poem_start :] if is_han[t])
+        self._text = self._text[: start - self.poem_start]
 
     def _refill(self) -> None:
         """After a cut: the forced tokens up to the next free cell, and feeding from the first token
@@ -270,8 +276,13 @@ class Candidate:
             return column_tone(key, column), False
         if key and ends == PING and column == width - 3 and column_tone(key, width - 2) == PING:
             return opposite(PING), True  # 三平尾: 仄仄仄平平 may not become 仄仄平平平
-        if key and ends == PING and column == width - 5 and column_tone(key, width - 4) == PING \
-                and column_tone(key, width - 2) == opposite(PING):
+        if (
+            key
+            and ends == PING
+            and column == width - 5
+            and column_tone(key, width - 4) == PING
+            and column_tone(key, width - 2) == opposite(PING)
+        ):
             return PING, True  # 孤平: 平平仄仄平 may not become 仄平仄仄平
         return None, False
 
@@ -313,5 +324,5 @@ class Candidate:
 
     def score(self) -> float:
         """Mean model log-probability of the characters the engine chose."""
-        chosen = [lp for lp in self.logprobs[self.poem_start:] if lp is not None]
+        chosen = [lp for lp in self.logprobs[self.poem_start :] if lp is not None]
         return sum(chosen) / len(chosen) if chosen else 0.0

@@ -1,5 +1,6 @@
 """Check a whole poem, the user's characters included: form, rhyme, meter, repeats. What the engine
 reports on every poem and the benchmark counts, for our poems and the masters' alike."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -15,7 +16,11 @@ from model.text import is_han
 # Every rule a fault can name, with what it means; which constraint each one breaks.
 RULES = {
     "失韵": ("rhyme", "该押韵的句子不在全诗的韵部", "a line that should rhyme is outside the poem's rhyme group"),
-    "二四同声": ("meter", "第二、四（六）字平仄未交替", "the 2nd and 4th (and 6th) characters do not alternate in tone"),
+    "二四同声": (
+        "meter",
+        "第二、四（六）字平仄未交替",
+        "the 2nd and 4th (and 6th) characters do not alternate in tone",
+    ),
     "失对": ("meter", "与上句平仄未相对", "the key tones do not oppose the line before (对)"),
     "失粘": ("meter", "与上句平仄未相粘", "the key tones do not follow the line before (粘)"),
     "平收": ("meter", "平韵诗中不押韵的句子以平声收尾", "a line that does not rhyme ends on a level tone (平韵)"),
@@ -71,8 +76,12 @@ def repeats(lines: list[str]) -> list[tuple[int, int]]:
     found = []
     for index, line in enumerate(lines):
         for column, char in enumerate(line):
-            doubling = (column > 0 and line[column - 1] == char and may_double(char)
-                        and not (column > 1 and line[column - 2] == char))
+            doubling = (
+                column > 0
+                and line[column - 1] == char
+                and may_double(char)
+                and not (column > 1 and line[column - 2] == char)
+            )
             if char in seen and not doubling:
                 found.append((index, column))
             seen.add(char)
@@ -98,10 +107,16 @@ def off_pattern(line: str, pattern: str) -> bool:
     return any(want in (PING, ZE) and heard_tone(char) == opposite(want) for char, want in zip(line, pattern))
 
 
-def poem_faults(lines: list[str], form: Form, first_line_rhymes: bool, forced: Collection[tuple[int, int]] = (),
-                rhyme_tone: str = PING) -> tuple[str, list[Fault]]:
+def poem_faults(
+    lines: list[str],
+    form: Form,
+    first_line_rhymes: bool,
+    forced: Collection[tuple[int, int]] = (),
+    rhyme_tone: str = PING,
+) -> tuple[str, list[Fault]]:
     """The rhyme group (groups, for a 词 that changes rhyme) and every rule the poem breaks, line by
     line; a fault is the user's when the cells it stands on are all theirs (forced)."""
+
     def users(line: int, columns: range | list[int]) -> bool:
         return all((line, column) in forced for column in columns)
 
@@ -117,24 +132,40 @@ def poem_faults(lines: list[str], form: Form, first_line_rhymes: bool, forced: C
         found += [(line, "失韵", users(line, [len(lines[line]) - 1])) for line in unrhymed]
     if form.regulated:
         found += [(line, rule, users(line, whole(line))) for line, rule in key_faults(lines)]
-        found += [(line, rule, users(line, whole(line))) for line in range(len(lines))
-                  for rule in line_faults(lines[line], line in rhymes, rhyme_tone)]
-    found += [(line, "不合谱", users(line, whole(line))) for line, pattern in enumerate(form.tones)
-              if off_pattern(lines[line], pattern)]
+        found += [
+            (line, rule, users(line, whole(line)))
+            for line in range(len(lines))
+            for rule in line_faults(lines[line], line in rhymes, rhyme_tone)
+        ]
+    found += [
+        (line, "不合谱", users(line, whole(line)))
+        for line, pattern in enumerate(form.tones)
+        if off_pattern(lines[line], pattern)
+    ]
     found += [(line, "失叠", users(line, whole(line))) for line in form.repeats if lines[line] != lines[line - 1]]
     own = [line for line in range(len(lines)) if line not in form.repeats]  # a 叠句 repeats by rule
     ends = [line[-1] for line in lines]
-    found += [(line, "重韵", users(line, [len(lines[line]) - 1])) for line in own[1:]
-              if ends[line] in [ends[i] for i in own if i < line]]
+    found += [
+        (line, "重韵", users(line, [len(lines[line]) - 1]))
+        for line in own[1:]
+        if ends[line] in [ends[i] for i in own if i < line]
+    ]
     found += [(line, "重字", users(line, [column])) for line, column in repeats(lines) if line in own]
     found += [(line, "重句", users(line, whole(line))) for line in own[1:] if lines[line] in lines[:line]]
-    faults = sorted({Fault(line + 1, rule, user) for line, rule, user in found},
-                    key=lambda f: (f.line, list(RULES).index(f.rule)))
+    faults = sorted(
+        {Fault(line + 1, rule, user) for line, rule, user in found}, key=lambda f: (f.line, list(RULES).index(f.rule))
+    )
     return " / ".join(g for g in groups if g) if all(groups) else "", faults
 
 
-def check_poem(lines: list[str], form: Form, first_line_rhymes: bool, forced: Collection[tuple[int, int]] = (),
-               strict_meter: bool = False, rhyme_tone: str = PING) -> dict:
+def check_poem(
+    lines: list[str],
+    form: Form,
+    first_line_rhymes: bool,
+    forced: Collection[tuple[int, int]] = (),
+    strict_meter: bool = False,
+    rhyme_tone: str = PING,
+) -> dict:
     """Constraint results and display facts for a whole poem, the user's forced cells included;
     "strict_meter" (a whole template) only when asked for: most poems are not meant to hold it."""
     rhymes = form.rhyme_lines(first_line_rhymes)

@@ -4,6 +4,7 @@ A 部 holds its level groups, its rising and departing ones (上去, which rhyme
 for 部 15–19, the entering groups (入). Where 戈载 split a 平水韵 group between two 部 by character
 (灰 泰 队 佳 卦 元 阮 愿 贿, "半"), the group counts in both: a character of it rhymes with either.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -20,7 +21,7 @@ BU: dict[int, str] = {
     5: "上平九佳 上平十灰 上九蟹 上十贿 去九泰 去十卦 去十一队",
     6: "上平十一真 上平十二文 上平十三元 上十一轸 上十二吻 上十三阮 去十二震 去十三问 去十四愿",
     7: "上平十三元 上平十四寒 上平十五删 下平一先 上十三阮 上十四旱 上十五潸 上十六铣 去十四愿 去十五翰 "
-       "去十六谏 去十七霰",
+    "去十六谏 去十七霰",
     8: "下平二萧 下平三肴 下平四豪 上十七筿 上十八巧 上十九皓 去十八啸 去十九效 去二十号",
     9: "下平五歌 上二十哿 去二十一个",
     10: "上平九佳 下平六麻 上二十一马 去十卦 去二十二祃",

@@ -4,6 +4,7 @@ exports `describe()`, from which the client, the web app and the page take their
 
 Adding a field: PoemRequest, a Spec here, the proto's GenerateRequest, plus tests.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,8 +73,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("rhyme_tone", str, "韵脚声调", "rhyme tone", choices=RHYME_TONES),
 )
 SPEC = {spec.name: spec for spec in SPECS}
-TYPE_NAMES = {str: ("字符串", "a string"), int: ("整数", "an integer"), float: ("数字", "a number"),
-              bool: (" true 或 false", "true or false")}
+TYPE_NAMES = {
+    str: ("字符串", "a string"),
+    int: ("整数", "an integer"),
+    float: ("数字", "a number"),
+    bool: (" true 或 false", "true or false"),
+}
 
 
 def of_type(value: object, kind: type) -> bool:
@@ -95,13 +100,27 @@ def validate(request: PoemRequest) -> None:
             raise PoetryError(f"{spec.name} 须为{zh}", f"{spec.name} must be {en}")
         if not spec.holds(value):
             zh, en = spec.range_text()
-            raise PoetryError(f"{spec.name}（{spec.zh}）须{zh}，收到 {echo(value)}",
-                              f"{spec.name} must be {en} ({spec.en}), got {echo(value)}")
+            raise PoetryError(
+                f"{spec.name}（{spec.zh}）须{zh}，收到 {echo(value)}",
+                f"{spec.name} must be {en} ({spec.en}), got {echo(value)}",
+            )
 
 
 def describe() -> list[dict]:
     """Every field with its type, default, range and meaning, for GetInfo and the page."""
     defaults = {f.name: f.default for f in fields(PoemRequest)}
-    return [{"name": s.name, "type": s.kind.__name__, "default": defaults[s.name], "zh": s.zh, "en": s.en,
-             "minimum": s.minimum, "maximum": s.maximum, "above_minimum": s.above_minimum,
-             "choices": list(s.choices), "nullable": s.nullable} for s in SPECS]
+    return [
+        {
+            "name": s.name,
+            "type": s.kind.__name__,
+            "default": defaults[s.name],
+            "zh": s.zh,
+            "en": s.en,
+            "minimum": s.minimum,
+            "maximum": s.maximum,
+            "above_minimum": s.above_minimum,
+            "choices": list(s.choices),
+            "nullable": s.nullable,
+        }
+        for s in SPECS
+    ]

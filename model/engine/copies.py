@@ -2,6 +2,7 @@
 
 A hash collision (about 1.3M lines in 2^32) only makes the engine re-sample a new line: harmless.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The engine: requests in, poems out, every live candidate sharing one decode step (continuous batching)."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,19 @@ from model.engine.copies import CopyTable
 from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
 from model.engine.prosody import VocabProsody
 from model.engine.runtime import DecoderRuntime
-from model.engine.types import (FORM_NAMES, MAX_CANDIDATES, MAX_TEXT, MODES, RHYME_TONES, CancelledError,
-                                OverloadedError, Poem, PoemRequest, PoemResult, Progress)
+from model.engine.types import (
+    FORM_NAMES,
+    MAX_CANDIDATES,
+    MAX_TEXT,
+    MODES,
+    RHYME_TONES,
+    CancelledError,
+    OverloadedError,
+    Poem,
+    PoemRequest,
+    PoemResult,
+    Progress,
+)
 from model.forms import FORMS, Form, tunes
 from model.text import is_han
 from model.tokenizer import CharTokenizer, form_token
@@ -35,8 +47,14 @@ LINE_CHOICES = 2  # versions written of a 律诗's answering lines 4 and 6, the 
 class Ticket:
     """A submitted request: wait on result(), or cancel() to stop its decoding and free its rows."""
 
-    def __init__(self, request: PoemRequest, plan: Plan, candidates: list[Candidate],
-                 on_progress: ProgressCallback | None, progress_every: int = 1):
+    def __init__(
+        self,
+        request: PoemRequest,
+        plan: Plan,
+        candidates: list[Candidate],
+        on_progress: ProgressCallback | None,
+        progress_every: int = 1,
+    ):
         self.request, self.plan, self.candidates = request, plan, candidates
         self.on_progress, self.progress_every = on_progress, progress_every
         self.future: Future[PoemResult] = Future()
@@ -70,15 +88,26 @@ def known_tunes(model_dir: Path) -> dict[str, Form]:
     """The 词 tunes a model knows: its vocabulary has their token and its positions hold them."""
     vocabulary = set(CharTokenizer.load(Path(model_dir) / "vocab.txt").tokens)
     positions = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))["max_position_embeddings"]
-    return {name: form for name, form in tunes().items()
-            if form_token(name) in vocabulary and MAX_PREFIX_TOKENS + form.tokens <= positions}
+    return {
+        name: form
+        for name, form in tunes().items()
+        if form_token(name) in vocabulary and MAX_PREFIX_TOKENS + form.tokens <= positions
+    }
 
 
 class Engine:
     """Loads the OpenVINO IR once and decodes every request's candidates in one shared batch."""
 
-    def __init__(self, model_dir: Path, max_batch: int = 64, max_queue: int = 256, threads: int = 0,
-                 precision: str = "f32", line_choices: int = LINE_CHOICES, tunes_too: bool = True):
+    def __init__(
+        self,
+        model_dir: Path,
+        max_batch: int = 64,
+        max_queue: int = 256,
+        threads: int = 0,
+        precision: str = "f32",
+        line_choices: int = LINE_CHOICES,
+        tunes_too: bool = True,
+    ):
         model_dir = Path(model_dir)
         self.tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
@@ -92,13 +121,15 @@ class Engine:
         # knows: every step reads all of it (a 七律's 82 columns are 50 MB at batch 64; the longest
         # tune's 160 about twice that).
         longest = MAX_PREFIX_TOKENS + max(form.tokens for form in forms.values())
-        self.runtime = DecoderRuntime(model_dir / "openvino" / "decoder.xml", self.max_batch, longest, threads,
-                                      precision)
+        self.runtime = DecoderRuntime(
+            model_dir / "openvino" / "decoder.xml", self.max_batch, longest, threads, precision
+        )
         # A new row starts from its form's cached opening instead of feeding it: 2 of a 七律's 65 steps.
         self.openings = {form: self._opening(form) for form in forms}
         han = np.array([is_han(token) for token in self.tokenizer.tokens])
-        self.shared = Shared(self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir),
-                             line_choices)
+        self.shared = Shared(
+            self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir), line_choices
+        )
         self.waiting: deque[Ticket] = deque()
         self.live: list[Candidate] = []
         self.owner: dict[int, Ticket] = {}  # id(candidate) -> its ticket
@@ -109,8 +140,9 @@ class Engine:
         self.thread.start()
 
     # -- public API -----------------------------------------------------------------
-    def submit(self, request: PoemRequest, on_progress: ProgressCallback | None = None,
-               progress_every: int = 1) -> Ticket:
+    def submit(
+        self, request: PoemRequest, on_progress: ProgressCallback | None = None, progress_every: int = 1
+    ) -> Ticket:
         """Queue a request; raises PoetryError for bad input and OverloadedError when the queue is full.
         on_progress (called from the decode thread) gets a candidate's text at its first character,
         every progress_every characters after, at each cut-back and when it is finished."""
@@ -137,16 +169,32 @@ class Engine:
             raise
 
     def info(self) -> dict:
-        return {"model_name": self.model_name, "model_version": self.model_version,
-                "vocab_size": len(self.tokenizer), "forms": list(FORM_NAMES), "modes": list(MODES),
-                "max_candidates": MAX_CANDIDATES, "max_text": MAX_TEXT,
-                "max_batch": self.max_batch, "max_queue": self.max_queue, "rhyme_tones": list(RHYME_TONES),
-                "rules": {name: {"constraint": constraint, "zh": zh, "en": en}
-                          for name, (constraint, zh, en) in RULES.items()},
-                "fields": describe(),
-                "tunes": [{"name": form.name, "pattern": form.pattern, "line_lengths": list(form.line_lengths),
-                           "stanzas": list(form.stanzas), "characters": sum(form.line_lengths)}
-                          for form in self.tunes.values()]}
+        return {
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "vocab_size": len(self.tokenizer),
+            "forms": list(FORM_NAMES),
+            "modes": list(MODES),
+            "max_candidates": MAX_CANDIDATES,
+            "max_text": MAX_TEXT,
+            "max_batch": self.max_batch,
+            "max_queue": self.max_queue,
+            "rhyme_tones": list(RHYME_TONES),
+            "rules": {
+                name: {"constraint": constraint, "zh": zh, "en": en} for name, (constraint, zh, en) in RULES.items()
+            },
+            "fields": describe(),
+            "tunes": [
+                {
+                    "name": form.name,
+                    "pattern": form.pattern,
+                    "line_lengths": list(form.line_lengths),
+                    "stanzas": list(form.stanzas),
+                    "characters": sum(form.line_lengths),
+                }
+                for form in self.tunes.values()
+            ],
+        }
 
     def close(self) -> None:
         """Stop the decode thread; requests still queued or running are cancelled."""
@@ -205,8 +253,9 @@ class Engine:
         inputs = np.array([c.next_input() for c in self.live])
         choosing = [c for c in self.live if c.chooses_after_this_feed()]
         # A cell's constraints depend only on the tokens before it, so they go into the same infer call.
-        picked = self.runtime.decode(inputs[:, 0], inputs[:, 1], [c.selection() for c in choosing],
-                                     before_infer=self._report)
+        picked = self.runtime.decode(
+            inputs[:, 0], inputs[:, 1], [c.selection() for c in choosing], before_infer=self._report
+        )
         for candidate in self.live:
             candidate.fed += 1
         for candidate, choice in zip(choosing, picked):
@@ -278,18 +327,35 @@ class Engine:
         poems: dict[str, Poem] = {}
         for candidate in ticket.candidates:
             lines = candidate.lines()
-            facts = check_poem(lines, plan.form, plan.first_line_rhymes, plan.forced, request.strict_meter,
-                               plan.rhyme_tone)
-            kept = all(lines[l][c] == ch for (l, c), ch in plan.forced.items())
-            own_lines = lines[plan.given_lines:]
-            constraints = {"well_formed": facts["well_formed"], "kept": kept, "rhyme": facts["rhyme"],
-                           "meter": facts["meter"], "no_repeat": facts["no_repeat"],
-                           "no_copy": not any(line in self.shared.copies for line in own_lines)}
+            facts = check_poem(
+                lines, plan.form, plan.first_line_rhymes, plan.forced, request.strict_meter, plan.rhyme_tone
+            )
+            kept = all(lines[line][column] == char for (line, column), char in plan.forced.items())
+            own_lines = lines[plan.given_lines :]
+            constraints = {
+                "well_formed": facts["well_formed"],
+                "kept": kept,
+                "rhyme": facts["rhyme"],
+                "meter": facts["meter"],
+                "no_repeat": facts["no_repeat"],
+                "no_copy": not any(line in self.shared.copies for line in own_lines),
+            }
             if request.strict_meter:
                 constraints["strict_meter"] = facts["strict_meter"]
-            poems.setdefault(candidate.text(), Poem(
-                candidate.text(), lines, round(candidate.score(), 4), facts["rhyme_group"], facts["tones"],
-                facts["rhyme_positions"], constraints, facts["faults"]))
+            poems.setdefault(
+                candidate.text(),
+                Poem(
+                    candidate.text(),
+                    lines,
+                    round(candidate.score(), 4),
+                    facts["rhyme_group"],
+                    facts["tones"],
+                    facts["rhyme_positions"],
+                    constraints,
+                    facts["faults"],
+                ),
+            )
         elapsed = (time.perf_counter() - ticket.started) * 1000
-        return PoemResult(plan.form.name, request.mode, list(poems.values()), plan.keywords, round(elapsed, 1),
-                          plan.left_out)
+        return PoemResult(
+            plan.form.name, request.mode, list(poems.values()), plan.keywords, round(elapsed, 1), plan.left_out
+        )

@@ -2,9 +2,10 @@
 
 A lone row's step is compiled for one thread and for every core, two here (runtime.py). Which is faster depends on
 what the host's neighbours leave of the cache and memory, and changes from minute to minute: with
-the cache to itself, one thread (1.18 against 1.47 ms a step); with busy neighbours, two (1.9
-against 2.8 ms). The requests give bitwise the same outputs, so the choice never changes a poem.
+the cache to itself, one thread; with busy neighbours, two (model/MODEL_CARD.md, Engine
+measurements). The requests give bitwise the same outputs, so the choice never changes a poem.
 """
+
 from __future__ import annotations
 
 import statistics

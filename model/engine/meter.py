@@ -1,4 +1,5 @@
 """Regulated verse (近体诗) rules: which lines rhyme, the 粘对 key tones and line templates."""
+
 from __future__ import annotations
 
 from model.engine.prosody import BOTH, PING, ZE, heard_tone, opposite, tone_of

@@ -8,6 +8,7 @@ position faces well when both characters are of one kind and neither appears in 
 poorly (平野阔 as one name), while its single-character tags are sound. The score is the share of
 positions that face well; 无边落木萧萧下 against 不尽长江滚滚来 scores 5/7.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -16,10 +17,31 @@ NUMBERS = frozenset("一二三四五六七八九十百千万两双半几孤独�
 COLOURS = frozenset("红白青绿黄紫翠碧黑赤丹朱苍素金银玄乌")
 QUARTERS = frozenset("东西南北前后左右")
 # jieba's part-of-speech tags, coarsened to the kinds a couplet pairs.
-KIND_OF_TAG = {"n": "名", "nr": "名", "ns": "名", "nt": "名", "nz": "名", "ng": "名", "t": "名", "tg": "名",
-               "s": "名", "v": "动", "vn": "动", "vg": "动", "vd": "动", "a": "形", "ad": "形", "an": "形",
-               "ag": "形", "z": "形", "b": "形", "d": "副", "dg": "副", "f": "方",
-               "m": "名"}  # jieba tags 月, 日, 年 as numerals (month, day, year): the numerals proper are NUMBERS
+KIND_OF_TAG = {
+    "n": "名",
+    "nr": "名",
+    "ns": "名",
+    "nt": "名",
+    "nz": "名",
+    "ng": "名",
+    "t": "名",
+    "tg": "名",
+    "s": "名",
+    "v": "动",
+    "vn": "动",
+    "vg": "动",
+    "vd": "动",
+    "a": "形",
+    "ad": "形",
+    "an": "形",
+    "ag": "形",
+    "z": "形",
+    "b": "形",
+    "d": "副",
+    "dg": "副",
+    "f": "方",
+    "m": "名",
+}  # jieba tags 月, 日, 年 as numerals (month, day, year): the numerals proper are NUMBERS
 UNKNOWN_KIND = "?"
 
 
@@ -48,16 +70,20 @@ def char_kind(char: str) -> str:
 
 def kinds(line: str) -> list[str]:
     """Each character's kind in its line: a doubling is 叠."""
-    return ["叠" if (i > 0 and line[i - 1] == c) or (i + 1 < len(line) and line[i + 1] == c) else char_kind(c)
-            for i, c in enumerate(line)]
+    return [
+        "叠" if (i > 0 and line[i - 1] == c) or (i + 1 < len(line) and line[i + 1] == c) else char_kind(c)
+        for i, c in enumerate(line)
+    ]
 
 
 def couplet_parallelism(first: str, second: str) -> float:
     """The share of positions whose characters face each other: one kind, neither in the other line."""
     if not first or len(first) != len(second):
         return 0.0
-    facing = sum(a == b != UNKNOWN_KIND and x not in second and y not in first
-                 for a, b, x, y in zip(kinds(first), kinds(second), first, second))
+    facing = sum(
+        a == b != UNKNOWN_KIND and x not in second and y not in first
+        for a, b, x, y in zip(kinds(first), kinds(second), first, second)
+    )
     return facing / len(first)
 
 

@@ -1,11 +1,12 @@
 """Turn a PoemRequest into a Plan (form, keywords, the characters the user fixed), or a clear error."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from model.engine.contract import echo, validate
-from model.engine.types import FORM_NAMES, MAX_TEXT, MAX_THEME, PoemRequest, PoetryError
 from model.engine.prosody import PING, ZE, heard_tone
+from model.engine.types import FORM_NAMES, MAX_TEXT, MAX_THEME, PoemRequest, PoetryError
 from model.forms import FORMS, Form
 from model.text import is_han, is_ideograph, normalise_punctuation, split_lines, to_simplified
 from model.tokenizer import CharTokenizer
@@ -17,8 +18,29 @@ MAX_KEYWORD_CHARS = 4
 MAX_PREFIX_TOKENS = 3 + MAX_KEYWORDS * (1 + MAX_KEYWORD_CHARS)
 # jieba's part-of-speech tags of the words a theme may steer with: nouns, verbs, adjectives, times,
 # places, idioms; not particles, pronouns, prepositions, conjunctions, numbers or measure words.
-CONTENT_POS = ("n", "nr", "ns", "nt", "nz", "nw", "ng", "v", "vn", "vd", "vg", "a", "an", "ad", "ag",
-               "t", "tg", "s", "i", "l", "j")
+CONTENT_POS = (
+    "n",
+    "nr",
+    "ns",
+    "nt",
+    "nz",
+    "nw",
+    "ng",
+    "v",
+    "vn",
+    "vd",
+    "vg",
+    "a",
+    "an",
+    "ad",
+    "ag",
+    "t",
+    "tg",
+    "s",
+    "i",
+    "l",
+    "j",
+)
 
 
 @dataclass
@@ -54,16 +76,22 @@ def plan_acrostic(text: str, form: Form | None, tokenizer: CharTokenizer) -> Pla
         raise PoetryError("藏头诗需要至少一个字", "an acrostic needs at least one character")
     for char in heads:
         if not is_ideograph(char):
-            raise PoetryError(f"藏头字只能是汉字，“{char}”不是", f"acrostic characters must be Chinese characters; {char!r} is not")
+            raise PoetryError(
+                f"藏头字只能是汉字，“{char}”不是", f"acrostic characters must be Chinese characters; {char!r} is not"
+            )
     longest = FORMS["七律"]
     if form is None and len(heads) > longest.lines:
-        raise PoetryError(f"藏头字最多 {longest.lines} 个，收到 {len(heads)} 个",
-                          f"at most {longest.lines} acrostic characters, got {len(heads)}")
+        raise PoetryError(
+            f"藏头字最多 {longest.lines} 个，收到 {len(heads)} 个",
+            f"at most {longest.lines} acrostic characters, got {len(heads)}",
+        )
     form = form or FORMS["七绝" if len(heads) <= 4 else "七律"]
     own_lines = [line for line in range(form.lines) if line not in form.repeats]
     if len(heads) > len(own_lines):
-        raise PoetryError(f"{form.name}只有 {len(own_lines)} 句可以藏头，放不下 {len(heads)} 个藏头字",
-                          f"a {form.name} has {len(own_lines)} lines to open, too few for {len(heads)} acrostic characters")
+        raise PoetryError(
+            f"{form.name}只有 {len(own_lines)} 句可以藏头，放不下 {len(heads)} 个藏头字",
+            f"a {form.name} has {len(own_lines)} lines to open, too few for {len(heads)} acrostic characters",
+        )
     for char in heads:
         if not writable(char, tokenizer):
             raise cannot_write(char)
@@ -91,9 +119,11 @@ def opening_width(complete: list[str], tail: str, form_name: str) -> int:
     else:
         width = 5 if len(tail) % 5 == 0 and len(tail) % 7 != 0 else 7
     if any(len(line) != width for line in complete) or width not in (5, 7):
-        raise PoetryError("开头的每句须同为五字或七字" + (f"（{form_name}每句 {width} 字）" if form_name else ""),
-                          "every line of the opening must have 5 or 7 characters, all the same"
-                          + (f" ({form_name} lines have {width})" if form_name else ""))
+        raise PoetryError(
+            "开头的每句须同为五字或七字" + (f"（{form_name}每句 {width} 字）" if form_name else ""),
+            "every line of the opening must have 5 or 7 characters, all the same"
+            + (f" ({form_name} lines have {width})" if form_name else ""),
+        )
     return width
 
 
@@ -108,8 +138,10 @@ def continuation_form(width: int, lines: int, partial: bool, form_name: str) -> 
         of_width = [f for f in FORMS.values() if f.chars_per_line == width]  # the 绝句, then the 律诗
         form = next((f for f in of_width if f.lines > lines), of_width[-1])
     if lines + partial > form.lines:
-        raise PoetryError(f"开头有 {lines + partial} 句，{form.name}只有 {form.lines} 句",
-                          f"the opening has {lines + partial} lines, more than a {form.name}'s {form.lines}")
+        raise PoetryError(
+            f"开头有 {lines + partial} 句，{form.name}只有 {form.lines} 句",
+            f"the opening has {lines + partial} lines, more than a {form.name}'s {form.lines}",
+        )
     return form
 
 
@@ -125,7 +157,10 @@ def read_opening(text: str) -> tuple[list[str], str]:
     if rare:
         raise cannot_write(rare)
     if not all(is_han(line) for line in complete) or (tail and not is_han(tail)):
-        raise PoetryError("开头只能是汉字和标点，且不能有空句", "the opening may hold only Chinese characters and punctuation, with no empty line")
+        raise PoetryError(
+            "开头只能是汉字和标点，且不能有空句",
+            "the opening may hold only Chinese characters and punctuation, with no empty line",
+        )
     return complete, tail
 
 
@@ -136,16 +171,25 @@ def plan_tune_opening(text: str, form: Form) -> Plan:
     for index, line in enumerate(complete):
         if index >= form.lines or len(line) != form.line_lengths[index]:
             wanted = f"{form.line_lengths[index]} 字" if index < form.lines else "没有这一句"
-            raise PoetryError(f"第 {index + 1} 句有 {len(line)} 字，{form.name}第 {index + 1} 句{wanted}（{form.pattern}）",
-                              f"line {index + 1} has {len(line)} characters; {form.name}'s pattern is {form.pattern}")
-    start = sum(form.line_lengths[:len(complete)])
-    cells = [form.cell(offset) for offset in range(form.tokens) if form.cell(offset)[1] < form.line_lengths[form.cell(offset)[0]]]
+            raise PoetryError(
+                f"第 {index + 1} 句有 {len(line)} 字，{form.name}第 {index + 1} 句{wanted}（{form.pattern}）",
+                f"line {index + 1} has {len(line)} characters; {form.name}'s pattern is {form.pattern}",
+            )
+    start = sum(form.line_lengths[: len(complete)])
+    cells = [
+        form.cell(offset)
+        for offset in range(form.tokens)
+        if form.cell(offset)[1] < form.line_lengths[form.cell(offset)[0]]
+    ]
     if start + len(tail) > len(cells):
         raise PoetryError(f"开头比整首{form.name}还长", f"the opening is longer than a whole {form.name}")
     given = "".join(complete) + tail
     forced = {cell: char for cell, char in zip(cells, given)}
-    whole = len(complete) + sum(1 for line in range(len(complete), form.lines)
-                                if all((line, c) in forced for c in range(form.line_lengths[line])))
+    whole = len(complete) + sum(
+        1
+        for line in range(len(complete), form.lines)
+        if all((line, c) in forced for c in range(form.line_lengths[line]))
+    )
     return Plan(form, forced=forced, given_lines=whole)
 
 
@@ -155,7 +199,7 @@ def plan_continuation(text: str, form_name: str) -> Plan:
     # Whole lines typed without marks count as lines, as do the user's marked ones; what is left is
     # the start of the next line.
     whole = len(tail) - len(tail) % width
-    complete += [tail[i:i + width] for i in range(0, whole, width)]
+    complete += [tail[i : i + width] for i in range(0, whole, width)]
     partial = tail[whole:]
     form = continuation_form(width, len(complete), bool(partial), form_name)
     given = "".join(complete) + partial
@@ -176,8 +220,10 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> tuple[list[str], list
     words = jieba.analyse.extract_tags(theme, topK=8, allowPOS=CONTENT_POS)
     fits = [w for w in words if len(w) <= MAX_KEYWORD_CHARS and all(writable(c, tokenizer) for c in w)]
     if not fits:
-        raise PoetryError("主题里没有模型能写的实词（名词、动词、形容词）",
-                          "the theme holds no content word (noun, verb, adjective) the model can write")
+        raise PoetryError(
+            "主题里没有模型能写的实词（名词、动词、形容词）",
+            "the theme holds no content word (noun, verb, adjective) the model can write",
+        )
     return fits[:MAX_KEYWORDS], [w for w in words if w not in fits]
 
 
@@ -207,9 +253,12 @@ def plan_request(request: PoemRequest, tokenizer: CharTokenizer, tunes: dict[str
     check_request(request)
     tune = tunes.get(request.form)
     if request.form and request.form not in FORMS and tune is None:
-        raise PoetryError(f"未知诗体或词牌 {echo(request.form)}：诗体为 {'、'.join(FORM_NAMES)}，可写的词牌见 GetInfo（网页 /api/info）",
-                          f"unknown form or tune {echo(request.form)}: forms are {', '.join(FORM_NAMES)}; "
-                          "GetInfo (GET /api/info on the web app) lists the tunes")
+        raise PoetryError(
+            f"未知诗体或词牌 {echo(request.form)}：诗体为 {'、'.join(FORM_NAMES)}，"
+            "可写的词牌见 GetInfo（网页 /api/info）",
+            f"unknown form or tune {echo(request.form)}: forms are {', '.join(FORM_NAMES)}; "
+            "GetInfo (GET /api/info on the web app) lists the tunes",
+        )
     form = tune or FORMS.get(request.form)
     if request.mode == "acrostic":
         plan = plan_acrostic(request.text, form, tokenizer)

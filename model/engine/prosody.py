@@ -8,6 +8,7 @@ Where a rule hangs on one character's tone (a line's end above all) a character 
 counts by the reading the masters give it there (usage.json, made by `model.usage` from the
 training poems): 行 and 闻 end rhyming lines, 过 and 梦 lines that must end 仄.
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ can make: 82 columns for a 七律, 160 for the longest tune. One engine for both
 cache for every 诗 too, about halving a batch of 64 七律 (on an AVX-512 EPYC, bench.engine). So the
 router keeps an engine for the regular forms and one for the tunes; an idle one only waits.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,9 @@ class Router:
     def engine_for(self, request: PoemRequest) -> Engine:
         return self.ci if isinstance(request.form, str) and request.form in self.ci.tunes else self.regular
 
-    def submit(self, request: PoemRequest, on_progress: ProgressCallback | None = None,
-               progress_every: int = 1) -> Ticket:
+    def submit(
+        self, request: PoemRequest, on_progress: ProgressCallback | None = None, progress_every: int = 1
+    ) -> Ticket:
         return self.engine_for(request).submit(request, on_progress, progress_every)
 
     def generate(self, request: PoemRequest, timeout: float | None = None) -> PoemResult:

@@ -1,4 +1,5 @@
 """The OpenVINO decode step and the KV cache it reads: one infer call per step for every live row."""
+
 from __future__ import annotations
 
 import os
@@ -23,12 +24,11 @@ class DecoderRuntime:
     The sampler's selection head is appended to the IR's logits, so one infer call both runs
     the model and draws every row's next token. The IR has a dynamic batch; it is
     compiled once per batch bucket with every shape static, because OpenVINO's CPU plugin runs
-    a static graph much faster than a dynamic one (about 0.65 against 1.0 ms a step at batch 1),
-    and a few padded rows cost less than that.
+    a static graph faster than a dynamic one by more than a few padded rows cost
+    (model/MODEL_CARD.md, Engine measurements).
     """
 
-    def __init__(self, ir_path: Path, max_batch: int, max_positions: int, threads: int = 0,
-                 precision: str = "f32"):
+    def __init__(self, ir_path: Path, max_batch: int, max_positions: int, threads: int = 0, precision: str = "f32"):
         self.config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = threads
@@ -41,8 +41,9 @@ class DecoderRuntime:
         logits = decoder.output("logits").get_node().input_value(0)  # what the Result node reads
         self.vocab = logits.get_partial_shape()[1].get_length()
         head_inputs, head_outputs = selection_head(logits)
-        self.model = ov.Model(list(decoder.outputs) + head_outputs, list(decoder.get_parameters()) + head_inputs,
-                              "decoder_with_selection")
+        self.model = ov.Model(
+            list(decoder.outputs) + head_outputs, list(decoder.get_parameters()) + head_inputs, "decoder_with_selection"
+        )
         self.max_batch, self.max_positions = max_batch, max_positions
         self.buckets = sorted({b for b in BATCH_BUCKETS if b < max_batch} | {max_batch})
         layers = len(self.key_names)
@@ -50,7 +51,7 @@ class DecoderRuntime:
         self.values = np.zeros((layers, max_batch, self.heads, max_positions, self.head_dim), dtype=np.float32)
         self.columns = np.arange(max_positions)
         self.selection = {bucket: SelectionInputs(bucket, self.vocab) for bucket in self.buckets}
-        # Compiled up front (about 0.25 s a bucket), so that no request waits for a compile.
+        # Compiled up front, so that no request waits for a compile.
         self.requests = {bucket: self._compile(bucket) for bucket in self.buckets}
 
     def step(self, token_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -59,8 +60,13 @@ class DecoderRuntime:
         self.selection[self._bucket(batch)].fill([])  # no row chooses
         return self._infer(token_ids, positions)[0].get_tensor("logits").data[:batch].copy()
 
-    def decode(self, token_ids: np.ndarray, positions: np.ndarray, selections: list[Selection],
-               before_infer: Callable[[], None] = lambda: None) -> list[Choice | None]:
+    def decode(
+        self,
+        token_ids: np.ndarray,
+        positions: np.ndarray,
+        selections: list[Selection],
+        before_infer: Callable[[], None] = lambda: None,
+    ) -> list[Choice | None]:
         """Feed one token per row 0..B-1 at its position and draw the next token of each selection's
         row: its Choice, or None where it allows nothing. before_infer runs just before the infer
         call (the engine streams progress there, while the call lets go of the GIL)."""
@@ -96,7 +102,7 @@ class DecoderRuntime:
             buffers[name][batch:] = 0  # padded rows: token 0 at position 0 (and they allow nothing)
         np.less(self.columns[None, :], buffers["position_ids"], out=buffers["past_mask"])
         # The outputs are read from their tensors: copying every one of them (the (B, V) logits among
-        # them) into a new dict cost about 0.25 ms a step at batch 64.
+        # them) into a new dict every step was a measurable share of a step.
         request = requests.infer()
         # Every layer's new key and value of every row into the column of its position.
         rows = np.arange(batch)
@@ -104,28 +110,38 @@ class DecoderRuntime:
         self.values[:, rows, :, positions, :] = new_values[:, :batch, :, 0, :].transpose(1, 0, 2, 3)
         return request, outputs
 
-    def _compile(self, bucket: int) -> tuple[FastestRequest, dict[str, np.ndarray], dict[str, np.ndarray],
-                                              np.ndarray, np.ndarray]:
+    def _compile(
+        self, bucket: int
+    ) -> tuple[FastestRequest, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
         """The compiled step for a batch bucket, the numpy arrays its inputs share memory with, those
         the selection head writes to, and the arrays (layer, row, head, 1, dim) its new keys and
         values are written to (all set once: handing OpenVINO a dict of arrays every step cost
-        about 0.25 ms, reading outputs back with get_tensor about 20 µs). A lone row's step is
+        far more than reading the outputs back with get_tensor). A lone row's step is
         compiled for one thread and for all, and runs on whichever has lately been faster
         (fastest.py), where the two give bitwise the same outputs."""
         model = self.model.clone()
-        buffers = {"input_ids": np.zeros((bucket, 1), dtype=np.int64),
-                   "position_ids": np.zeros((bucket, 1), dtype=np.int64),
-                   "past_mask": np.zeros((bucket, self.max_positions), dtype=np.float32)}
+        buffers = {
+            "input_ids": np.zeros((bucket, 1), dtype=np.int64),
+            "position_ids": np.zeros((bucket, 1), dtype=np.int64),
+            "past_mask": np.zeros((bucket, self.max_positions), dtype=np.float32),
+        }
         buffers |= self.selection[bucket].arrays
         buffers |= {name: self.keys[index, :bucket] for index, name in enumerate(self.key_names)}
         buffers |= {name: self.values[index, :bucket] for index, name in enumerate(self.value_names)}
         model.reshape({name: list(array.shape) for name, array in buffers.items()})
-        new_keys, new_values = (np.zeros((len(self.key_names), bucket, self.heads, 1, self.head_dim), dtype=np.float32)
-                                for _ in range(2))
+        new_keys, new_values = (
+            np.zeros((len(self.key_names), bucket, self.heads, 1, self.head_dim), dtype=np.float32) for _ in range(2)
+        )
         outputs = {name: np.zeros(bucket, dtype=dtype) for name, dtype in SELECTION_OUTPUTS.items()}
-        bound = buffers | outputs | {name.replace("past_", "new_"): new[index]
-                                     for names, new in ((self.key_names, new_keys), (self.value_names, new_values))
-                                     for index, name in enumerate(names)}
+        bound = (
+            buffers
+            | outputs
+            | {
+                name.replace("past_", "new_"): new[index]
+                for names, new in ((self.key_names, new_keys), (self.value_names, new_values))
+                for index, name in enumerate(names)
+            }
+        )
         configs = [self.config]
         if bucket == 1 and self.config.get("INFERENCE_NUM_THREADS") != 1 and (os.cpu_count() or 1) > 1:
             configs = [self.config | {"INFERENCE_NUM_THREADS": 1}, self.config]

@@ -2,12 +2,13 @@
 
 The whole choice is a small graph that the runtime appends to the decode step, so one OpenVINO
 infer call per step both runs the model and picks every row's token: numpy's argpartition over
-64 × 9k scores with many masked (tied) entries took about 8 ms a step, OpenVINO's TopK about 1;
-and the draw among a row's best tokens, done in numpy, cost about 90 µs a step even for one row
-(some 35 small array calls): 5 of a lone 七律's ~38 ms. Each row draws with a uniform number
+a full batch's scores, many of them masked (tied), was several times slower than OpenVINO's TopK,
+and a draw done in numpy took some 35 small array calls a step even for one row, a share of a lone
+poem's time worth saving (model/MODEL_CARD.md, Engine measurements). Each row draws with a uniform number
 from its own random generator, and every operation reads its own row only, so a row's choice
 never depends on the other rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ SELECTION_WIDTHS = (64, 256, 1024)
 SELECTION_OUTPUTS = {"token": np.int64, "logprob": np.float32, "mass": np.float32}
 DISALLOWED = -1e30  # a disallowed token's score in the head's ranking (finite: no inf arithmetic in the graph)
 SCORE_LIMIT = 1e29  # allowed scores are clamped to ±this (a temperature near 0 divides them past it), so
-                    # every allowed score stays above DISALLOWED / 2 and every disallowed one below
+# every allowed score stays above DISALLOWED / 2 and every disallowed one below
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,9 @@ def selection_head(logits: ov.Output) -> tuple[list[ov.Node], list[ov.Output]]:
     f32 = np.float32
     allowed = ops.parameter([-1, -1], f32, name="allowed")
     factor = ops.parameter([-1, -1], f32, name="factor")
-    temperature, top_p, uniform = (ops.parameter([-1, 1], f32, name=name)
-                                   for name in ("temperature", "top_p", "uniform"))
+    temperature, top_p, uniform = (
+        ops.parameter([-1, 1], f32, name=name) for name in ("temperature", "top_p", "uniform")
+    )
     top_k = ops.parameter([-1, 1], np.int64, name="top_k")
     width = ops.parameter([], np.int64, name="k")
     # Rounding makes the choice robust to the last-bit differences between batch sizes.
@@ -95,7 +97,7 @@ def selection_head(logits: ov.Output) -> tuple[list[ov.Node], list[ov.Output]]:
 
 def ranked_candidates(final: ov.Output, width: ov.Output) -> tuple[ov.Output, ov.Output]:
     """Each row's `width` best scores, best first, ties by id, and their ids (each (B, width)).
-    OpenVINO's stable TopK is 40x slower than the plain one over the whole vocabulary: the plain
+    OpenVINO's stable TopK is much slower than the plain one over the whole vocabulary: the plain
     one picks the best, which are put in id order and then sorted stably by score."""
     best = ops.topk(final, width, 1, "max", "none", "i64")
     by_id = ops.topk(ops.convert(best.output(1), np.float32), width, 1, "min", "value", "i64").output(1)
@@ -104,8 +106,9 @@ def ranked_candidates(final: ov.Output, width: ov.Output) -> tuple[ov.Output, ov
     return ranked.output(0), ops.gather_elements(ids, ranked.output(1), 1).output(0)
 
 
-def draw(values: ov.Output, top_k: ov.Output, top_p: ov.Output, uniform: ov.Output,
-         width: ov.Output) -> tuple[ov.Output, ov.Output]:
+def draw(
+    values: ov.Output, top_k: ov.Output, top_p: ov.Output, uniform: ov.Output, width: ov.Output
+) -> tuple[ov.Output, ov.Output]:
     """Per row, the index (B, 1) of the candidate drawn among its sorted values: within its first
     top_k, then within its top-p nucleus, where the uniform number falls in the cumulative
     weights; and whether the row has an allowed candidate at all (B, 1)."""
@@ -132,16 +135,18 @@ def draw(values: ov.Output, top_k: ov.Output, top_p: ov.Output, uniform: ov.Outp
 class SelectionInputs:
     """The head's input arrays for the rows of one batch bucket, reused step after step (new (B, V)
     arrays every step cost page faults). Each fill undoes only what the previous fill set:
-    resetting the whole (B, V) arrays every step cost about 0.15 ms at batch 64."""
+    resetting the whole (B, V) arrays every step cost more, at a full batch."""
 
     def __init__(self, batch: int, vocab: int):
-        self.arrays = {"allowed": np.zeros((batch, vocab), dtype=np.float32),
-                       "factor": np.ones((batch, vocab), dtype=np.float32),
-                       "temperature": np.ones((batch, 1), dtype=np.float32),
-                       "top_k": np.ones((batch, 1), dtype=np.int64),
-                       "top_p": np.ones((batch, 1), dtype=np.float32),
-                       "uniform": np.zeros((batch, 1), dtype=np.float32),
-                       "k": np.array(1, dtype=np.int64)}
+        self.arrays = {
+            "allowed": np.zeros((batch, vocab), dtype=np.float32),
+            "factor": np.ones((batch, vocab), dtype=np.float32),
+            "temperature": np.ones((batch, 1), dtype=np.float32),
+            "top_k": np.ones((batch, 1), dtype=np.int64),
+            "top_p": np.ones((batch, 1), dtype=np.float32),
+            "uniform": np.zeros((batch, 1), dtype=np.float32),
+            "k": np.array(1, dtype=np.int64),
+        }
         self._penalised: list[tuple[int, np.ndarray]] = []  # (row, ids) the last fill allowed and penalised
 
     def fill(self, selections: list[Selection]) -> None:
@@ -171,5 +176,6 @@ class SelectionInputs:
 def choices(outputs: dict[str, np.ndarray], rows: list[int]) -> list[Choice | None]:
     """The head's choice for each of `rows`; None where a row allows nothing."""
     tokens, logprobs, masses = (outputs[name][rows].tolist() for name in SELECTION_OUTPUTS)
-    return [None if token < 0 else Choice(token, logprob, mass)
-            for token, logprob, mass in zip(tokens, logprobs, masses)]
+    return [
+        None if token < 0 else Choice(token, logprob, mass) for token, logprob, mass in zip(tokens, logprobs, masses)
+    ]

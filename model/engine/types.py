@@ -1,4 +1,5 @@
 """What the engine takes and gives back: plain dataclasses, no transport types."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -72,7 +73,7 @@ class Poem:
     tones: list[str]  # per line, one of 平/仄/中 (both readings) /？(unknown) per character
     rhyme_positions: list[int]  # 0-based indices of the lines whose last character rhymes
     constraints: dict[str, bool]  # which checks hold, on the whole poem: well_formed, kept (the user's text), rhyme,
-                                  # meter, no_repeat, no_copy, and strict_meter (a whole template) where asked for
+    # meter, no_repeat, no_copy, and strict_meter (a whole template) where asked for
     faults: list[Fault] = field(default_factory=list)  # which line breaks which rule, the user's lines included
 
 

@@ -12,6 +12,12 @@ const CHECKS = {
   no_repeat: ["不重复", "不重句、不重韵，除叠字外不重字"],
   no_copy: ["非抄录", "没有一句与训练所用的唐宋诗句一字不差"],
 };
+// A 词 is checked against its tune (词谱) and rhymes by 词林正韵: those checks are said so.
+const TUNE_CHECKS = {
+  well_formed: ["合式", "句数、每句字数与标点合乎词牌"],
+  rhyme: ["押韵", "该押韵的句子句末同属词林正韵的一部（换韵的词各段各押一部）"],
+  meter: ["合谱", "每字平仄合词谱：谱中可平可仄之处不论"],
+};
 const SCORE = "得分：模型写下每个字的平均对数概率。越接近 0，模型越觉得通顺（常在 −2 到 −4 之间）；只宜比较同一诗体的诗";
 // The words the page uses, for the glossary under the poems.
 const GLOSSARY = [
@@ -21,13 +27,15 @@ const GLOSSARY = [
   ...Object.values(CHECKS).map(([label, meaning]) => [label, meaning]),
   ["平韵 / 仄韵", "韵脚用平声字（近体诗的常例）或仄声字"],
   ["自动", "不指定诗体：随机与主题写七绝，藏头按字数，续写按开头"],
+  ["词牌", "词的曲调名，定下句数、每句字数、平仄与韵脚；单调一段，双调分上阕、下阕。可在「词牌」框里搜索"],
 ];
 // Where a poem has no user's text, "kept" says nothing: it is left out.
 const USER_TEXT_MODES = new Set(["continue", "acrostic"]);
 
-function checksNode(poem, mode) {
+function checksNode(poem, mode, tune) {
   const checks = element("ul", "checks");
-  for (const [name, [label, meaning]] of Object.entries(CHECKS)) {
+  for (const [name, said] of Object.entries(CHECKS)) {
+    const [label, meaning] = (tune && TUNE_CHECKS[name]) || said;
     if (!(name in poem.constraints) || (name === "kept" && !USER_TEXT_MODES.has(mode))) continue;
     const held = poem.constraints[name];
     const item = element("li", held ? "held" : "broken", `${held ? "✓" : "✗"} ${label}`);
@@ -48,16 +56,18 @@ function faultsNode(faults, rules) {
   return list;
 }
 
-/** The summary line, the checks and the faults of a finished poem. */
-export function factsNodes(poem, { form, mode, rules }) {
+/** The summary line, the checks and the faults of a finished poem (tune: a 词's, from /api/info). */
+export function factsNodes(poem, { form, mode, rules, tune }) {
   const facts = element("p", "summary");
   // An opening that filled its form (a last line edited) comes back with nothing written and score 0:
   // a mean log-probability of written characters is always below 0.
   const written = poem.score !== 0;
   const score = element("span", "score", written ? `得分 ${poem.score.toFixed(2)}` : "无新句");
   score.title = written ? SCORE : "整首都是你给的字，模型只标平仄与韵";
-  facts.append(element("span", "form", form), element("span", "rhyme-group", poem.rhyme_group ? `${poem.rhyme_group}韵` : "未押韵"), score);
-  const nodes = [facts, checksNode(poem, mode)];
+  const formNode = element("span", "form", tune ? `${form} · ${tune.stanzas.length > 1 ? "双调" : "单调"}` : form);
+  if (tune) formNode.title = `词牌 ${form}：${tune.pattern}，${tune.characters} 字`;
+  facts.append(formNode, element("span", "rhyme-group", poem.rhyme_group ? `${poem.rhyme_group}韵` : "未押韵"), score);
+  const nodes = [facts, checksNode(poem, mode, tune)];
   if (poem.faults?.length) nodes.push(faultsNode(poem.faults, rules));
   return nodes;
 }

@@ -2,10 +2,10 @@
 // heads (an acrostic's later heads, each written by a request of its own), label and text (for the history)}.
 
 import { streamPoems } from "./api.js";
-import { renderStreaming } from "./poem.js";
+import { marksOf, renderStreaming } from "./poem.js";
 
-/** Lines with their marks, ，。 in turn. */
-export const withMarks = (lines) => lines.map((line, i) => line + (i % 2 ? "。" : "，"));
+/** Lines with their marks: a poem's own (a 词's tune has its own), else ，。 in turn. */
+export const withMarks = (lines, marks = []) => lines.map((line, i) => line + (marks[i] || (i % 2 ? "。" : "，")));
 
 /** The heads the lines after `index` keep: [[line, character]] in order, for each later line whose only
  * given character is its first (an acrostic's); lines the user wrote whole are rewritten as before. */
@@ -19,9 +19,9 @@ function laterHeads(given, index) {
     .map(([line, cells]) => [line, cells[0][1]]).sort((a, b) => a[0] - b[0]);
 }
 
-/** The opening of the step that writes `line` from its head: the lines before it, then the head. */
-function headOpening(lines, line, head) {
-  return withMarks(lines.slice(0, line)).join("") + head;
+/** The opening of the step that writes `line` of poem from its head: the lines before it, then the head. */
+function headOpening(poem, line, head) {
+  return withMarks(poem.lines.slice(0, line), marksOf(poem)).join("") + head;
 }
 
 /** A progress text cut after its first `count` lines: the engine writes on past a head it was not given,
@@ -36,10 +36,10 @@ export function editJob(poem, form, given, index, newLine, extra) {
   const kept = new Map([...given].filter(([key]) => Number(key.split(",")[0]) < index));
   [...newLine].forEach((char, j) => kept.set(`${index},${j}`, char));
   heads.forEach(([line, head]) => kept.set(`${line},0`, head));
-  const lines = [...poem.lines.slice(0, index), newLine];
+  const edited = { ...poem, lines: [...poem.lines.slice(0, index), newLine] };
   // The next line's head goes in the first request; each head further on takes a request of its own.
   const first = heads[0]?.[0] === index + 1 ? heads.shift() : null;
-  const text = first ? headOpening(lines, ...first) : withMarks(lines).join("");
+  const text = first ? headOpening(edited, ...first) : withMarks(edited.lines, marksOf(poem)).join("");
   // Written in steps, only the first candidate could go on: one poem then.
   const request = { mode: "continue", form, text, ...extra, ...(heads.length ? { n: 1 } : {}) };
   return { request, form, given: kept, heads, label: "改写", text: newLine };
@@ -56,6 +56,6 @@ export async function writeJob(job, cards, signal) {
     }, signal);
     elapsed += result.elapsed_ms;
     if (!next) return { ...result, elapsed_ms: elapsed };
-    request = { ...request, text: headOpening(result.poems[0].lines, ...next) };
+    request = { ...request, text: headOpening(result.poems[0], ...next) };
   }
 }

@@ -1,7 +1,18 @@
 // The composer's options: read into a request, and set again from a shared link.
 
 export const SWITCHES = ["rhyme", "rhyme_first_line", "meter", "strict_meter", "no_repeat"];
+// What a 词's tune decides itself: its rhymes' tones and places, and its tones (no 律诗 template).
+const TUNE_DECIDES = ["rhyme_tone", "rhyme_first_line", "strict_meter"];
 const $ = (selector) => document.querySelector(selector);
+
+/** Grey out the options a tune decides itself while one is chosen; disabled ones are not sent. */
+export function tuneDecides(tune) {
+  for (const id of TUNE_DECIDES) {
+    const control = $(`#${id}`);
+    control.disabled = tune;
+    control.closest("label")?.classList.toggle("decided", tune);
+  }
+}
 
 /** Why the seed box cannot be used, or "". */
 export function seedProblem() {
@@ -17,12 +28,13 @@ export function readOptions() {
   const tone = $("#rhyme_tone").value;
   return {
     n, temperature: Number($("#temperature").value), ...(seed === "" ? {} : { seed: Number(seed) }),
-    ...Object.fromEntries(SWITCHES.map((name) => [name, $(`#${name}`).checked])),
-    ...(tone === "平" ? {} : { rhyme_tone: tone }),  // 平 is the default: sent only when changed
+    ...Object.fromEntries(SWITCHES.filter((name) => !$(`#${name}`).disabled).map((name) => [name, $(`#${name}`).checked])),
+    ...(tone === "平" || $("#rhyme_tone").disabled ? {} : { rhyme_tone: tone }),  // 平 is the default: sent only when changed
   };
 }
 
-/** Set mode, form, text and options from what a link asks (share.js readLink); unknown values are ignored. */
+/** Set mode, form, text and options from what a link asks (share.js readLink); unknown values are ignored
+ * (a form that is no 诗体 is left to the tune picker). */
 export function setOptions(asked, maxText) {
   for (const name of ["mode", "form"]) {
     const input = [...document.querySelectorAll(`input[name=${name}]`)].find((choice) => choice.value === asked[name]);

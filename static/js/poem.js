@@ -1,8 +1,9 @@
 // Sets poems as poems: one ruby per character with its tone mark (and 拼音), rhyme characters circled.
 
+import { layLines } from "./ci.js";
 import { element } from "./dom.js";
 import { factsNodes } from "./facts.js";
-import { FORMS, validateLine } from "./validate.js";
+import { shapeOf, validateLine } from "./validate.js";
 
 const TONES = {
   "平": ["tone-ping", "○", "平声"],
@@ -26,6 +27,9 @@ export function splitPoem(text) {
   return pieces;
 }
 
+/** A poem's marks, line by line, as its text has them (a 词 has its tune's own, not ，。 in turn). */
+export const marksOf = (poem) => splitPoem(poem.text || "").map((piece) => piece.mark);
+
 /** One character: a ruby whose annotation is its tone mark (above, or beside it in 竖排), its 拼音 over that. */
 function charNode(char, tone, classes = [], reading = undefined) {
   // While streaming, hidden stand-ins (a tone mark, an empty cell's 口) keep every cell the size it will have.
@@ -43,7 +47,7 @@ function charNode(char, tone, classes = [], reading = undefined) {
 /** A poem still being written: the form's grid, filled as far as the text goes, with a caret; the
  * user's characters (given: "line,column" -> character) stand in their cells before the model gets there. */
 export function renderStreaming(card, text, form, given) {
-  const shape = FORMS[form] || FORMS["七绝"];
+  const shape = shapeOf(form);
   const pieces = splitPoem(text);
   const body = card.querySelector(".poem-body");
   const lines = [];
@@ -51,7 +55,7 @@ export function renderStreaming(card, text, form, given) {
   for (let i = 0; i < count; i += 1) {
     const chars = [...(pieces[i]?.line || "")];
     const line = element("p", "line");
-    for (let j = 0; j < Math.max(shape.width, chars.length); j += 1) {
+    for (let j = 0; j < Math.max(shape.lengths[i] || 0, chars.length); j += 1) {
       const char = chars[j] || given.get(`${i},${j}`);
       const classes = [char ? "" : "empty", given.has(`${i},${j}`) ? "given" : ""].filter(Boolean);
       line.append(charNode(char, undefined, classes));
@@ -61,11 +65,10 @@ export function renderStreaming(card, text, form, given) {
   }
   const at = Math.min(pieces.length - (pieces.at(-1)?.mark ? 0 : 1), count - 1);
   lines[Math.max(at, 0)]?.classList.add("writing");
-  body.style.setProperty("--columns", String(count));
-  body.replaceChildren(...lines);
+  layLines(body, lines, shape);
 }
 
-function lineNode(poem, glyphs, i, { given, pinyin, onEdit }) {
+function lineNode(poem, glyphs, i, { given, pinyin, marks, onEdit }) {
   const line = element("button", "line");
   line.type = "button";
   line.dataset.line = String(i);
@@ -75,21 +78,22 @@ function lineNode(poem, glyphs, i, { given, pinyin, onEdit }) {
     const classes = [given.has(`${i},${j}`) ? "given" : "", j === last && poem.rhyme_positions.includes(i) ? "rhyme" : ""];
     line.append(charNode(char, [...(poem.tones[i] || "")][j] || "？", classes.filter(Boolean), pinyin?.[i]?.[j]));
   });
-  line.append(element("span", "punct", i % 2 ? "。" : "，"));
+  line.append(element("span", "punct", marks[i] || (i % 2 ? "。" : "，")));
   line.addEventListener("click", () => onEdit(line, i));
   return line;
 }
 
-/** A finished poem: tones (and 拼音 if given), rhyme marks, facts; each line a button that opens it for editing.
- * view: {form, mode, given, glyphLines (traditional, if shown), pinyin, rules (from /api/info), onEdit}. */
+/** A finished poem: tones (and 拼音 if given), rhyme marks, facts; each line a button that opens it for editing;
+ * a 词 by its 阕. view: {form, mode, given, glyphLines (traditional, if shown), pinyin, rules (from /api/info), onEdit}. */
 export function renderFinal(card, poem, view) {
   const glyphs = view.glyphLines || poem.lines;
   const body = card.querySelector(".poem-body");
   const onEdit = (line, index) => view.onEdit(card, line, index);
-  body.replaceChildren(...glyphs.map((_, i) => lineNode(poem, glyphs, i, { ...view, onEdit })));
-  body.style.setProperty("--columns", String(glyphs.length));
+  const shape = shapeOf(view.form);
+  const marks = marksOf(poem);
+  layLines(body, glyphs.map((_, i) => lineNode(poem, glyphs, i, { ...view, marks, onEdit })), shape);
   body.classList.toggle("with-pinyin", Boolean(view.pinyin));
-  card.querySelector(".facts").replaceChildren(...factsNodes(poem, view));
+  card.querySelector(".facts").replaceChildren(...factsNodes(poem, { ...view, tune: shape.tune }));
   card.classList.remove("streaming");
   card.classList.add("done");
 }

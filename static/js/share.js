@@ -1,5 +1,6 @@
 // Sharing a poem: its text, a link whose query writes it again, and a PNG of its card drawn on a canvas.
 
+import { ciText, stanzaStarts } from "./ci.js";
 import { withMarks } from "./job.js";
 import { SWITCHES } from "./options.js";
 
@@ -7,9 +8,10 @@ const NUMBERS = ["seed", "n", "temperature"];
 const CELL = 64;  // pixels per character in the image
 const MARGIN = 72;
 
-/** The poem as text to paste: one couplet a line. */
-export function poemText(lines) {
-  const marked = withMarks(lines);
+/** The poem as text to paste: a 诗 one couplet a line; a 词 (tune given) titled, one 阕 a paragraph. */
+export function poemText(lines, marks, tune) {
+  if (tune) return ciText(lines, marks, tune);
+  const marked = withMarks(lines, marks);
   return marked.filter((_, i) => i % 2 === 0).map((line, k) => line + (marked[2 * k + 1] || "")).join("\n");
 }
 
@@ -44,22 +46,24 @@ function palette() {
   return { sheet: css("--sheet"), ink: css("--ink"), soft: css("--ink-soft"), accent: css("--vermilion"), serif: css("--serif") };
 }
 
-/** Where each character of each line goes: [x, y] of its cell's centre, right to left in columns when vertical. */
-function layout(lines, vertical) {
+/** Where each character of each line goes: [x, y] of its cell's centre, right to left in columns when vertical;
+ * each new 阕 (a line in starts, past the first) a step further on. */
+function layout(lines, vertical, starts) {
   const width = Math.max(...lines.map((line) => [...line].length)) + 1;  // and its mark
   const step = CELL * 1.5;  // between lines
-  const size = vertical
-    ? [2 * MARGIN + step * (lines.length - 1) + CELL, 2 * MARGIN + CELL * width]
-    : [2 * MARGIN + CELL * width, 2 * MARGIN + step * (lines.length - 1) + CELL];
+  const offset = (i) => i * step + starts.filter((start) => start > 0 && start <= i).length * step;
+  const depth = offset(lines.length - 1) + CELL;
+  const size = vertical ? [2 * MARGIN + depth, 2 * MARGIN + CELL * width] : [2 * MARGIN + CELL * width, 2 * MARGIN + depth];
   const at = (i, j) => (vertical
-    ? [size[0] - MARGIN - CELL / 2 - i * step, MARGIN + CELL / 2 + j * CELL]
-    : [MARGIN + CELL / 2 + j * CELL, MARGIN + CELL / 2 + i * step]);
+    ? [size[0] - MARGIN - CELL / 2 - offset(i), MARGIN + CELL / 2 + j * CELL]
+    : [MARGIN + CELL / 2 + j * CELL, MARGIN + CELL / 2 + offset(i)]);
   return { size, at };
 }
 
-/** A PNG of the poem as its card shows it (glyphs: the lines as shown, e.g. traditional), horizontal or vertical. */
-export function poemImage(poem, glyphs, { vertical, caption }) {
-  const { size: [width, height], at } = layout(glyphs, vertical);
+/** A PNG of the poem as its card shows it (glyphs: the lines as shown, e.g. traditional), horizontal or vertical,
+ * with its marks; a 词 (stanzas: lines per 阕) with a break between its 阕. */
+export function poemImage(poem, glyphs, { vertical, caption, marks, stanzas }) {
+  const { size: [width, height], at } = layout(glyphs, vertical, stanzaStarts(stanzas || [glyphs.length]));
   const canvas = document.createElement("canvas");
   const scale = 2;  // sharp on a phone's screen
   Object.assign(canvas, { width: width * scale, height: (height + CELL) * scale });
@@ -72,7 +76,7 @@ export function poemImage(poem, glyphs, { vertical, caption }) {
   ink.textBaseline = "middle";
   ink.font = `${CELL * 0.72}px ${colors.serif}`;
   glyphs.forEach((line, i) => {
-    const chars = [...line, i % 2 ? "。" : "，"];
+    const chars = [...line, marks[i] || (i % 2 ? "。" : "，")];
     chars.forEach((char, j) => {
       const rhyme = j === chars.length - 2 && poem.rhyme_positions.includes(i);
       ink.fillStyle = j === chars.length - 1 ? colors.soft : rhyme ? colors.accent : colors.ink;
