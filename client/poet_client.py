@@ -160,6 +160,8 @@ class PoetClient:
                     "line_lengths": list(t.line_lengths),
                     "stanzas": list(t.stanzas),
                     "characters": t.characters,
+                    "marks": list(t.marks),
+                    "repeats": list(t.repeats),
                 }
                 for t in reply.tunes
             ],

@@ -64,6 +64,7 @@ def test_tunes_are_listed_and_an_unknown_one_says_where_the_list_is(server: str)
         with pytest.raises(InvalidRequest, match="GetInfo"):
             client.generate(form="宋词")
     assert tunes["浣溪沙"]["pattern"] == "7-7-7 / 7-7-7" and tunes["浣溪沙"]["line_lengths"] == [7] * 6
+    assert tunes["如梦令"]["repeats"] == [5] and tunes["浣溪沙"]["marks"][-1] == "。"
     assert [len(line) for line in poem.lines] == [7] * 6
 
 

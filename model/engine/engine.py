@@ -191,6 +191,8 @@ class Engine:
                     "line_lengths": list(form.line_lengths),
                     "stanzas": list(form.stanzas),
                     "characters": sum(form.line_lengths),
+                    "marks": list(form.marks),
+                    "repeats": list(form.repeats),
                 }
                 for form in self.tunes.values()
             ],

@@ -170,18 +170,22 @@ class RequestField(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default_json: _Optional[str] = ..., zh: _Optional[str] = ..., en: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., above_minimum: _Optional[bool] = ..., choices: _Optional[_Iterable[str]] = ..., nullable: _Optional[bool] = ...) -> None: ...
 
 class Tune(_message.Message):
-    __slots__ = ("name", "pattern", "line_lengths", "stanzas", "characters")
+    __slots__ = ("name", "pattern", "line_lengths", "stanzas", "characters", "marks", "repeats")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATTERN_FIELD_NUMBER: _ClassVar[int]
     LINE_LENGTHS_FIELD_NUMBER: _ClassVar[int]
     STANZAS_FIELD_NUMBER: _ClassVar[int]
     CHARACTERS_FIELD_NUMBER: _ClassVar[int]
+    MARKS_FIELD_NUMBER: _ClassVar[int]
+    REPEATS_FIELD_NUMBER: _ClassVar[int]
     name: str
     pattern: str
     line_lengths: _containers.RepeatedScalarFieldContainer[int]
     stanzas: _containers.RepeatedScalarFieldContainer[int]
     characters: int
-    def __init__(self, name: _Optional[str] = ..., pattern: _Optional[str] = ..., line_lengths: _Optional[_Iterable[int]] = ..., stanzas: _Optional[_Iterable[int]] = ..., characters: _Optional[int] = ...) -> None: ...
+    marks: _containers.RepeatedScalarFieldContainer[str]
+    repeats: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., pattern: _Optional[str] = ..., line_lengths: _Optional[_Iterable[int]] = ..., stanzas: _Optional[_Iterable[int]] = ..., characters: _Optional[int] = ..., marks: _Optional[_Iterable[str]] = ..., repeats: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Rule(_message.Message):
     __slots__ = ("name", "constraint", "zh", "en")
