@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
 from model.engine import Engine, Router, open_engine
+from model.engine.engine import LINE_CHOICES
 from model.engine.types import PoemRequest
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"
@@ -139,9 +140,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--poems", type=int, default=20, help="poems timed one at a time, each side")
     parser.add_argument("--precision", default="f32", help="OpenVINO inference precision (f32, bf16)")
+    parser.add_argument(
+        "--line-choices",
+        type=int,
+        default=LINE_CHOICES,
+        help="versions of a 律诗's lines 4 and 6 written, the most parallel kept",
+    )
     args = parser.parse_args(argv)
     baseline = load_baseline(args.model)
-    engine = open_engine(args.model, max_batch=64, max_queue=256, precision=args.precision)
+    engine = open_engine(
+        args.model, max_batch=64, max_queue=256, precision=args.precision, line_choices=args.line_choices
+    )
     try:
         base, latencies = bench_latency(baseline, engine, args.poems)
         throughput, baseline_rate = bench_throughput(baseline, engine)

@@ -53,14 +53,17 @@ def judged(lines: list[str], form: Form, forced: set[tuple[int, int]] = frozense
 def figures(poems: list[dict]) -> dict:
     """Totals of judged 词: shares, not counts, so tunes and sets compare."""
     formed = [p for p in poems if p["structure"]]
-    total = lambda key: sum(p[key] for p in formed)  # noqa: E731
+
+    def share(part: str, whole: str, digits: int = 3) -> float | None:  # None where no 词 has the form
+        return round(sum(p[part] for p in formed) / sum(p[whole] for p in formed), digits) if formed else None
+
     return {
         "poems": len(poems),
-        "structure": round(len(formed) / max(len(poems), 1), 3),
-        "rhyme": round(total("rhymed") / max(total("rhymes"), 1), 3),
-        "tones": round(total("kept_tones") / max(total("fixed"), 1), 3),
-        "重韵": round(sum(p["重韵"] for p in formed) / max(len(formed), 1), 3),
-        "repeat_rate": round(total("repeated") / max(total("chars"), 1), 4),
+        "structure": round(len(formed) / len(poems), 3) if poems else None,
+        "rhyme": share("rhymed", "rhymes"),
+        "tones": share("kept_tones", "fixed"),
+        "重韵": round(sum(p["重韵"] for p in formed) / len(formed), 3) if formed else None,
+        "repeat_rate": share("repeated", "chars", 4),
     }
 
 

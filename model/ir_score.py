@@ -21,12 +21,13 @@ from model.tokenizer import CharTokenizer
 
 
 def ir_poems_nll(runtime: DecoderRuntime, tokenizer: CharTokenizer, poems: list[tuple[str, str]]) -> tuple[float, int]:
-    """Total NLL and count of body tokens, batching poems of one form (same length) per pass."""
-    by_form: dict[str, list[str]] = defaultdict(list)
+    """Total NLL and count of body tokens, batching poems of one form and length per pass (a 词's
+    length varies within its tune)."""
+    by_shape: dict[tuple[str, int], list[str]] = defaultdict(list)
     for form, body in poems:
-        by_form[form].append(body)
+        by_shape[form, len(body)].append(body)
     total, count = 0.0, 0
-    for form, bodies in by_form.items():
+    for (form, _), bodies in by_shape.items():
         prefix = tokenizer.prefix(form)
         for i in range(0, len(bodies), runtime.max_batch):
             rows = np.array([prefix + tokenizer.encode(b) for b in bodies[i : i + runtime.max_batch]])
