@@ -31,7 +31,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("mode", choices=MODES)
     parser.add_argument("text", nargs="?", default="", help="opening, acrostic characters or theme")
-    parser.add_argument("--form", default="", help="五绝 | 七绝 | 五律 | 七律 (default: the server chooses)")
+    parser.add_argument(
+        "--form",
+        default="",
+        help="五绝 | 七绝 | 五律 | 七律, or a 词 tune (浣溪沙 …: GetInfo lists them); default: the server chooses",
+    )
     parser.add_argument("--n", type=int, default=None, help="candidates (1-8)")
     parser.add_argument("--seed", type=int, default=None, help="same seed, same poem")
     parser.add_argument("--temperature", type=float, default=None)
