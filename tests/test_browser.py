@@ -600,6 +600,11 @@ def test_tune_picker_checks_an_opening_by_the_tunes_lines(browser: WebDriver, pa
     wait(browser, lambda d: "已有 3 句 · 如梦令，续写其余 4 句" in d.find_element(By.ID, "hint").text)
     type_text(browser, "常记溪亭日暮春，")
     wait(browser, lambda d: message_says(d, "第 1 句有 7 字，如梦令第 1 句 6 字"))
+    choose(browser, "mode-acrostic")  # 如梦令's 6th line repeats the 5th (叠句): it takes no head of its own
+    type_text(browser, "一二三四五六七")
+    wait(browser, lambda d: message_says(d, "如梦令只有 6 句可以藏头，放不下 7 个藏头字"))
+    choose(browser, "mode-continue")
+    type_text(browser, "常记溪亭日暮春，")
     choose(browser, "form-qijue")  # a 诗体 again: the tune is let go, and the line of 7 is a 七绝's
     assert browser.find_element(By.ID, "tune").get_attribute("value") == ""
     wait(browser, lambda d: "七绝，续写其余 3 句" in d.find_element(By.ID, "hint").text)

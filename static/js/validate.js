@@ -62,15 +62,19 @@ export function effectiveForm(mode, form, count = 0, width = 7) {
 
 function checkAcrostic(raw, form) {
   const heads = raw.replace(/\s+/gu, "");
-  const most = tuneOf(form)?.line_lengths.length || MAX_HEADS;  // a 词 has as many heads as lines
-  if (!heads) return waiting(`输入 1–${most} 个藏头字，每字起一句`);
+  const tune = tuneOf(form);
+  // A 词 has a head for each line but its 叠句, which open as the line they repeat.
+  const ownLines = tune ? tune.line_lengths.map((_, line) => line).filter((line) => !(tune.repeats || []).includes(line)) : null;
+  const room = ownLines ? ownLines.length : form ? shapeOf(form).lines : MAX_HEADS;
+  if (!heads) return waiting(`输入 1–${room} 个藏头字，每字起一句`);
   const bad = firstNonHan(heads);
   if (bad) return fail(notHan(bad, "藏头字只能是汉字"));
   const count = [...heads].length;
-  if (count > most && !form) return fail(`藏头字最多 ${MAX_HEADS} 个，现有 ${count} 个`);
-  if (form && count > shapeOf(form).lines) return fail(`${form}只有 ${shapeOf(form).lines} 句，放不下 ${count} 个藏头字`);
+  if (count > room) {
+    return fail(form ? `${form}只有 ${room} 句可以藏头，放不下 ${count} 个藏头字` : `藏头字最多 ${MAX_HEADS} 个，现有 ${count} 个`);
+  }
   const chosen = effectiveForm("acrostic", form, count);
-  const given = [...heads].map((char, line) => [line, 0, char]);
+  const given = [...heads].map((char, index) => [ownLines ? ownLines[index] : index, 0, char]);
   return ok({ text: heads, form: chosen, given, hint: `${count} 个藏头字 · ${chosen} ${shapeOf(chosen).lines} 句，依次以「${[...heads].join("」「")}」起句` });
 }
 
