@@ -69,10 +69,11 @@ def parallelism(poems: list[dict]) -> tuple[float | None, float | None, float | 
         for a, b in zip(regulated, shifted)
         if len(a[0]) == len(b[0])
     ]
+    facing = [poem_parallelism(lines) for lines in regulated]
     return (
-        round(statistics.median(poem_parallelism(lines) for lines in regulated), 3),
+        round(statistics.median(facing), 3),
         round(statistics.median(chance), 3) if chance else None,
-        round(statistics.mean(poem_parallelism(lines) for lines in regulated), 3),
+        round(statistics.mean(facing), 3),
     )
 
 

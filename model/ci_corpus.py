@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from model.text import is_han, normalise_punctuation, split_lines, to_simplified
+from model.text import clean, is_han, split_lines, to_simplified
 
 TOP_TUNES = 40  # the tunes the model learns, most written first
 UNKNOWN_TUNE = "失调名"
@@ -27,7 +27,7 @@ def tune_name(rhythmic: str) -> str | None:
 def ci_body(paragraphs: list[str]) -> str | None:
     """A 词's text, simplified with normalised marks, or None when it holds anything but Han
     characters and line marks (□ for a lost character, editors' notes in brackets)."""
-    body = normalise_punctuation(to_simplified("".join(paragraphs)))
+    body = clean("".join(paragraphs))
     lines, marks = split_lines(body)
     if not lines or not all(marks) or not all(is_han(line) for line in lines):
         return None

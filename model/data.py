@@ -23,7 +23,7 @@ from pathlib import Path
 
 from model import ci_corpus
 from model.forms import form_of
-from model.text import is_han, normalise_punctuation, split_lines, to_simplified
+from model.text import clean, is_han, split_lines, to_simplified
 from model.tokenizer import CharTokenizer
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def fetch_package(cache: Path) -> Path:
 
 def clean_body(paragraphs: Iterable[str]) -> str:
     """Join a poem's paragraphs, simplified, with normalised punctuation."""
-    return normalise_punctuation(to_simplified("".join(paragraphs)))
+    return clean("".join(paragraphs))
 
 
 def regular_lines(body: str) -> list[str] | None:
@@ -158,7 +158,7 @@ def load_collections(dist: Path) -> tuple[list[dict], list[str]]:
         relative = path.relative_to(dist).as_posix()
         if relative.startswith(("quantangshi/", "strains/", "rank/")) or "author" in path.name:
             continue
-        other.extend(normalise_punctuation(to_simplified(text)) for text in strings_under(read_json(path)))
+        other.extend(clean(text) for text in strings_under(read_json(path)))
     return regular, [doc for doc in other if doc]
 
 

@@ -8,6 +8,7 @@ Adding a form: an entry in FORMS or the tune table (and its prefix token in the 
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import accumulate
@@ -73,7 +74,7 @@ class Form:
 
     def cell(self, offset: int) -> tuple[int, int]:
         """(line, column) of the token at offset; column == the line's length is its mark."""
-        line = max(i for i, start in enumerate(self.line_starts) if start <= offset)
+        line = bisect_right(self.line_starts, offset) - 1
         return line, offset - self.line_starts[line]
 
     def rhyme_lines(self, first_line: bool) -> list[int]:

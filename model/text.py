@@ -42,6 +42,11 @@ def normalise_punctuation(text: str) -> str:
     return "".join(text.translate(_PUNCT_MAP).split())
 
 
+def clean(text: str) -> str:
+    """Text as the corpus, the engine and the tunes read it: simplified, with normalised marks."""
+    return normalise_punctuation(to_simplified(text))
+
+
 def split_lines(text: str) -> tuple[list[str], list[str]]:
     """Split text at line-ending marks: (lines, the marks that closed them).
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from model.batches import read_poems
 from model.engine.cilin import ci_rhymes
 from model.engine.prosody import BOTH, PING, ZE, heard_tone
+from model.forms import tune as tune_form
 from model.text import split_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,13 +142,6 @@ def build(train: Path) -> dict[str, dict]:
     return {tune: tune_table(bodies[tune]) for tune in ordered}
 
 
-def pattern(table: dict) -> str:
-    """The line lengths by stanza: 7-7-7 / 7-7-7."""
-    lengths, first = table["lines"], table["stanzas"][0]
-    halves = [lengths[:first], lengths[first:]] if len(table["stanzas"]) == 2 else [lengths]
-    return " / ".join("-".join(map(str, half)) for half in halves)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, default=ROOT / "data" / "train.jsonl")
@@ -158,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     for tune, table in tables.items():
         changes = "换韵 " if len(table["rhymes"]) > 1 else ""
         print(
-            f"{tune:6s} {table['standard']:4d}/{table['poems']:4d}  {pattern(table):32s} {changes}"
+            f"{tune:6s} {table['standard']:4d}/{table['poems']:4d}  {tune_form(tune, table).pattern:32s} {changes}"
             f"rhymes {[(g['lines'], g['tone']) for g in table['rhymes']]} repeats {table['repeats']}"
         )
 

@@ -7,7 +7,7 @@ import pytest
 
 from model.engine.check import RULES, check_poem, common_rhyme_group, doublings, repeats, rhymes_on_first_line
 from model.engine.meter import key_faults, line_faults, next_key, strict_meter_holds, template
-from model.engine.prosody import BOTH, PING, ZE, VocabProsody, heard_tone, level_groups, may_double, tone_of
+from model.engine.prosody import BOTH, PING, ZE, VocabProsody, heard_tone, may_double, rhyme_groups, tone_of
 from model.forms import FORMS
 
 DENG_GUAN_QUE_LOU = ["白日依山尽", "黄河入海流", "欲穷千里目", "更上一层楼"]  # 五绝, 尤 rhyme, regulated
@@ -22,8 +22,8 @@ def rules_of(lines: list[str], form: str = "五绝", first_line_rhymes: bool = F
 def test_tones_and_groups_come_from_the_table_in_simplified_form() -> None:
     assert tone_of("东") == PING and tone_of("月") == ZE and tone_of("看") == BOTH
     assert tone_of("風") == tone_of("风") == PING  # traditional and simplified alike
-    assert "上平一东" in level_groups("风")
-    assert level_groups("月") == frozenset()
+    assert "上平一东" in rhyme_groups("风", PING)
+    assert rhyme_groups("月", PING) == frozenset()
 
 
 def test_a_two_tone_character_is_heard_as_the_masters_use_it_at_a_line_end() -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from model.engine.cilin import BU, bu_of_group, ci_rhymes
 from model.engine.prosody import readings
-from model.tunes import DEFAULT_OUT, pattern, position_tones, repeated_lines, rhyme_groups, stanza_break, tune_table
+from model.forms import tune as tune_form
+from model.tunes import DEFAULT_OUT, position_tones, repeated_lines, rhyme_groups, stanza_break, tune_table
 
 TABLES = json.loads(DEFAULT_OUT.read_text(encoding="utf-8"))
 
@@ -26,7 +27,7 @@ TABLES = json.loads(DEFAULT_OUT.read_text(encoding="utf-8"))
     ],
 )
 def test_the_committed_table_has_the_patterns_everyone_knows(tune: str, known: str) -> None:
-    assert pattern(TABLES[tune]) == known
+    assert tune_form(tune, TABLES[tune]).pattern == known
 
 
 def test_the_committed_table_holds_forty_tunes_with_rhymes_tones_and_repeats() -> None:

@@ -57,12 +57,6 @@ def common_rhyme_group(chars: list[str], tone: str = PING) -> str:
     return "" if outside or not chars else group
 
 
-def rhyme_tone_of(lines: list[str]) -> str:
-    """A finished poem's rhyme tone: 仄 where its even lines end on characters heard 仄, else 平."""
-    ends = [heard_tone(lines[index][-1]) for index in form_of(lines).rhymes]
-    return ZE if ends.count(ZE) > len(ends) / 2 else PING
-
-
 def rhymes_on_first_line(lines: list[str], tone: str = PING) -> bool:
     """Whether a finished poem's line 1 rhymes with its even lines (首句入韵)."""
     group, _ = rhyme_of(lines, list(form_of(lines).rhymes), tone)
@@ -155,7 +149,7 @@ def poem_faults(
     faults = sorted(
         {Fault(line + 1, rule, user) for line, rule, user in found}, key=lambda f: (f.line, list(RULES).index(f.rule))
     )
-    return " / ".join(g for g in groups if g) if all(groups) else "", faults
+    return " / ".join(groups) if all(groups) else "", faults
 
 
 def check_poem(

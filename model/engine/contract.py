@@ -72,7 +72,6 @@ SPECS: tuple[Spec, ...] = (
     Spec("no_copy", bool, "不抄录", "no copied line"),
     Spec("rhyme_tone", str, "韵脚声调", "rhyme tone", choices=RHYME_TONES),
 )
-SPEC = {spec.name: spec for spec in SPECS}
 TYPE_NAMES = {
     str: ("字符串", "a string"),
     int: ("整数", "an integer"),

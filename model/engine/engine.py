@@ -84,14 +84,12 @@ class Ticket:
                 self.on_progress(Progress(candidate.index, text))
 
 
-def known_tunes(model_dir: Path) -> dict[str, Form]:
+def known_tunes(tokenizer: CharTokenizer, positions: int) -> dict[str, Form]:
     """The 词 tunes a model knows: its vocabulary has their token and its positions hold them."""
-    vocabulary = set(CharTokenizer.load(Path(model_dir) / "vocab.txt").tokens)
-    positions = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))["max_position_embeddings"]
     return {
         name: form
         for name, form in tunes().items()
-        if form_token(name) in vocabulary and MAX_PREFIX_TOKENS + form.tokens <= positions
+        if form_token(name) in tokenizer.ids and MAX_PREFIX_TOKENS + form.tokens <= positions
     }
 
 
@@ -115,7 +113,7 @@ class Engine:
         self.model_version = config.get("poet_model_version", "dev")
         self.max_batch, self.max_queue = max(max_batch, MAX_CANDIDATES), max_queue
         # The 词 tunes, unless this engine is for 诗 only (router.py: its cache is half as wide).
-        self.tunes = known_tunes(model_dir) if tunes_too else {}
+        self.tunes = known_tunes(self.tokenizer, config["max_position_embeddings"]) if tunes_too else {}
         forms = FORMS | self.tunes
         # The cache holds the longest sequence a request can make, not every position the model
         # knows: every step reads all of it (a 七律's 82 columns are 50 MB at batch 64; the longest

@@ -8,7 +8,7 @@ from model.engine.contract import echo, validate
 from model.engine.prosody import PING, ZE, heard_tone
 from model.engine.types import FORM_NAMES, MAX_TEXT, MAX_THEME, PoemRequest, PoetryError
 from model.forms import FORMS, Form
-from model.text import is_han, is_ideograph, normalise_punctuation, split_lines, to_simplified
+from model.text import clean, is_han, is_ideograph, split_lines
 from model.tokenizer import CharTokenizer
 
 DEFAULT_FORM = "七绝"
@@ -65,13 +65,9 @@ def check_request(request: PoemRequest) -> None:
         raise PoetryError(f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)")
 
 
-def clean_text(text: str) -> str:
-    return normalise_punctuation(to_simplified(text))
-
-
 def plan_acrostic(text: str, form: Form | None, tokenizer: CharTokenizer) -> Plan:
     """Heads on the lines in order (a 叠句 opens as the line it repeats, so it takes none)."""
-    heads = clean_text(text)
+    heads = clean(text)
     if not heads:
         raise PoetryError("藏头诗需要至少一个字", "an acrostic needs at least one character")
     for char in heads:
@@ -147,7 +143,7 @@ def continuation_form(width: int, lines: int, partial: bool, form_name: str) -> 
 
 def read_opening(text: str) -> tuple[list[str], str]:
     """An opening's marked lines and the unmarked rest, or a clear error."""
-    opening = clean_text(text)
+    opening = clean(text)
     if not opening:
         raise PoetryError("续写需要开头", "a continuation needs an opening")
     lines, marks = split_lines(opening)
@@ -176,11 +172,7 @@ def plan_tune_opening(text: str, form: Form) -> Plan:
                 f"line {index + 1} has {len(line)} characters; {form.name}'s pattern is {form.pattern}",
             )
     start = sum(form.line_lengths[: len(complete)])
-    cells = [
-        form.cell(offset)
-        for offset in range(form.tokens)
-        if form.cell(offset)[1] < form.line_lengths[form.cell(offset)[0]]
-    ]
+    cells = [(line, column) for line, length in enumerate(form.line_lengths) for column in range(length)]
     if start + len(tail) > len(cells):
         raise PoetryError(f"开头比整首{form.name}还长", f"the opening is longer than a whole {form.name}")
     given = "".join(complete) + tail
@@ -214,7 +206,7 @@ def theme_keywords(text: str, tokenizer: CharTokenizer) -> tuple[list[str], list
     model cannot write."""
     import jieba.analyse
 
-    theme = clean_text(text)
+    theme = clean(text)
     if not theme:
         raise PoetryError("主题不能为空", "the theme must not be empty")
     words = jieba.analyse.extract_tags(theme, topK=8, allowPOS=CONTENT_POS)

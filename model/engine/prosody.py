@@ -93,11 +93,6 @@ def rhyme_groups(char: str, tone: str = PING) -> frozenset[str]:
     return frozenset(r.group for r in readings().get(char, ()) if r.tone == tone)
 
 
-def level_groups(char: str) -> frozenset[str]:
-    """The level-tone rhyme groups a character can rhyme in."""
-    return rhyme_groups(char, PING)
-
-
 class VocabProsody:
     """Tone and rhyme masks over a vocabulary, for masking logits while sampling."""
 

@@ -8,11 +8,13 @@ router keeps an engine for the regular forms and one for the tunes; an idle one 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from model.engine.engine import Engine, ProgressCallback, Ticket, known_tunes
 from model.engine.types import PoemRequest, PoemResult
 from model.forms import Form
+from model.tokenizer import CharTokenizer
 
 
 class Router:
@@ -47,4 +49,7 @@ class Router:
 
 def open_engine(model_dir: Path, **settings: object) -> Engine | Router:
     """A router where the model knows 词 tunes, else one engine."""
-    return Router(model_dir, **settings) if known_tunes(model_dir) else Engine(model_dir, **settings)
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    tokenizer = CharTokenizer.load(Path(model_dir) / "vocab.txt")
+    knows_tunes = bool(known_tunes(tokenizer, config["max_position_embeddings"]))
+    return Router(model_dir, **settings) if knows_tunes else Engine(model_dir, **settings)
