@@ -23,8 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
 
-from model.engine import Engine, Router, open_engine
-from model.engine.engine import LINE_CHOICES
+from model.engine.engine import LINE_CHOICES, Engine
+from model.engine.router import Router, open_engine
 from model.engine.types import PoemRequest
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "model" / "weights"

@@ -30,7 +30,7 @@ import grpc
 
 from bench.engine import DEFAULT_MODEL, keep_in_flight
 from client.settings import ClientSettings
-from model.engine import open_engine
+from model.engine.router import open_engine
 from model.engine.types import PoemRequest
 from model.forms import FORMS
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc

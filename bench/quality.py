@@ -30,9 +30,9 @@ from pathlib import Path
 
 from bench import quality_ci
 from bench.prompts import prompt
-from model.engine import Engine
 from model.engine.check import RULES, check_poem, doublings, repeats, rhymes_on_first_line
 from model.engine.copies import CopyTable
+from model.engine.engine import Engine
 from model.engine.parallel import couplet_parallelism, poem_parallelism
 from model.engine.types import MODES, Fault, PoemRequest
 from model.forms import FORMS, form_of

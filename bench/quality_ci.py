@@ -14,8 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.prompts import THEMES
-from model.engine import Engine
 from model.engine.check import check_poem, off_pattern, repeats
+from model.engine.engine import Engine
 from model.engine.prosody import PING, ZE
 from model.engine.types import PoemRequest
 from model.forms import Form

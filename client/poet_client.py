@@ -16,20 +16,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from client.errors import InvalidRequest, PoetClientError, from_rpc_error
 from client.settings import ClientSettings
 from client.types import FaultOut, GenerateResult, PoemOut, Progress
+from model.engine.contract import TYPE_NAMES
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 
 DEFAULTS = ClientSettings()  # the environment is the caller's to read (ClientSettings.from_env)
 FIELDS = tuple(poet_pb2.GenerateRequest.DESCRIPTOR.fields_by_name)  # the request's fields, from the proto
 HEALTH_TIMEOUT_S = 5.0
 BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
-# What each type of request field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is
-# spaced); the web app's checks name them the same way.
-TYPE_NAMES = {
-    str: ("字符串", "a string"),
-    int: ("整数", "an integer"),
-    float: ("数字", "a number"),
-    bool: (" true 或 false", "true or false"),
-}
 TYPE_OF_FIELD = {
     FieldDescriptor.CPPTYPE_STRING: str,
     FieldDescriptor.CPPTYPE_INT32: int,

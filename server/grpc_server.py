@@ -29,7 +29,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from model.engine import Engine, Router, Ticket, open_engine
+from model.engine.engine import Engine, Ticket
+from model.engine.router import Router, open_engine
 from model.engine.types import PoemResult, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.convert import info_to_pb, progress_to_pb, reply_to_pb, request_from_pb

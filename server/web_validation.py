@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from client.poet_client import TYPE_NAMES, is_unicode
+from client.poet_client import is_unicode
+from model.engine.contract import TYPE_NAMES
 
 MODES = ("random", "continue", "acrostic", "theme")
 FORMS = ("五绝", "七绝", "五律", "七律")

@@ -40,7 +40,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def engine(tiny_model_dir: Path):
     """A real engine over the tiny model, shared by the tests of one session."""
-    from model.engine import Engine
+    from model.engine.engine import Engine
 
     engine = Engine(tiny_model_dir, max_batch=32, max_queue=64)
     yield engine

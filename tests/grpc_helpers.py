@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from model.engine import Engine
+from model.engine.engine import Engine
 from server.grpc_server import build_server
 
 ROOT = Path(__file__).resolve().parent.parent

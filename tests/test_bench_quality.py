@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bench import quality_ci
 from bench.quality import figures, parallelism
-from model.engine import Engine
 from model.engine.check import check_poem
+from model.engine.engine import Engine
 from model.forms import FORMS, tunes
 
 RU_MENG_LING = ["常记溪亭日暮", "沉醉不知归路", "兴尽晚回舟", "误入藕花深处", "争渡", "争渡", "惊起一滩鸥鹭"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from model.engine import Engine, Router, open_engine
+from model.engine.engine import Engine
 from model.engine.prosody import PING, ZE, heard_tone
+from model.engine.router import Router, open_engine
 from model.engine.types import PoemRequest, PoetryError
 from model.forms import tunes
 

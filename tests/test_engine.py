@@ -10,10 +10,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from model.engine import Engine
 from model.engine.candidate import Candidate
 from model.engine.check import check_poem
-from model.engine.engine import OPENING_TOKENS
+from model.engine.engine import OPENING_TOKENS, Engine
 from model.engine.meter import next_key, template
 from model.engine.parallel import couplet_parallelism
 from model.engine.plan import MAX_KEYWORD_CHARS, MAX_KEYWORDS

@@ -73,7 +73,7 @@ from pathlib import Path
 for name in sys.argv[2:]:
     sys.modules[name] = None  # `import name` raises ImportError from now on
 import client.batch, client.cli, server.run, server.wsgi
-from model.engine import Engine
+from model.engine.engine import Engine
 from server.grpc_server import build_server
 from server.web import create_app
 engine = Engine(Path(sys.argv[1]), max_batch=4, max_queue=4)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.engine import Engine
+from model.engine.engine import Engine
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import PoemRequest
 from model.ir_score import ir_poems_nll

@@ -1,6 +1,6 @@
-"""The decoding engine: constrained sampling on OpenVINO with a KV cache and continuous batching."""
+"""The decoding engine: constrained sampling on OpenVINO with a KV cache and continuous batching.
 
-from model.engine.engine import Engine, Ticket
-from model.engine.router import Router, open_engine
-
-__all__ = ["Engine", "Router", "Ticket", "open_engine"]
+Import what you need from its modules (`model.engine.engine.Engine`, `model.engine.router.open_engine`):
+this package imports nothing itself, so the request contract (`model.engine.contract`) loads without
+OpenVINO for the client and the web app.
+"""

@@ -72,6 +72,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("no_copy", bool, "不抄录", "no copied line"),
     Spec("rhyme_tone", str, "韵脚声调", "rhyme tone", choices=RHYME_TONES),
 )
+# What each type of field takes, for "{name} 须为{zh}" (the space: Chinese next to Latin letters is spaced);
+# the client and the web app name types the same way.
 TYPE_NAMES = {
     str: ("字符串", "a string"),
     int: ("整数", "an integer"),
