@@ -137,6 +137,7 @@ def run(engine: Engine, per_cell: int) -> dict[tuple[str, str], list[dict]]:
         own: list[Fault] = [f for f in poem.faults if not f.user]
         cells[cell].append(
             {
+                "text": poem.text,
                 "lines": poem.lines,
                 "faults": own,
                 "forced": forced,

@@ -3,6 +3,10 @@ the masters'; on hand-made poems whose faults are known, and on the tiny model's
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from bench import quality_ci
 from bench.quality import figures, parallelism
 from model.engine.check import check_poem
@@ -57,3 +61,18 @@ def test_our_ci_figures_on_the_tiny_model(engine: Engine) -> None:
     assert len(cells) == quality_ci.SAMPLE_TUNES
     overall = quality_ci.figures([p for poems in cells.values() for p in poems])
     assert overall["structure"] == 1.0 and overall["rhyme"] == 1.0 and overall["tones"] == 1.0 and overall["重韵"] == 0
+
+
+@pytest.mark.slow
+def test_teacher_nll_scores_each_models_poems_under_the_teacher(tiny_model_dir, tmp_path, capsys) -> None:
+    from bench import teacher_nll
+
+    poems = teacher_nll.written(tiny_model_dir, per_cell=1)
+    assert len(poems) == 16 and all(text.endswith("。") for _, text in poems)
+    teacher_nll.main(
+        [str(tiny_model_dir), "--teacher", str(tiny_model_dir), "--per-cell", "1", "--data", str(tmp_path)]
+    )
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    figure = report["figures"][str(tiny_model_dir)]
+    assert figure["poems"] == 16 and figure["chars"] > 16 * 20
+    assert 0 < figure["nll_per_char"] < 20 and "唐诗三百首" not in report["figures"]  # no test split in tmp_path
