@@ -127,6 +127,14 @@ def save_checkpoint(out: Path, state: dict) -> None:
     os.replace(tmp, out / "checkpoint.pt")
 
 
+def trim_log(path: Path, step: int) -> None:
+    """Drop the records a killed run logged after its last checkpoint: the resumed run logs those
+    steps again, and each step should be in the log once."""
+    if path.exists():
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines() if json.loads(line)["step"] <= step]
+        path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def train(args: argparse.Namespace) -> None:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -147,6 +155,7 @@ def train(args: argparse.Namespace) -> None:
         rng.setstate(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         step, tokens, elapsed = state["step"], state["tokens"], state["elapsed"]
+        trim_log(out / "train.log", step)
         log.info("resumed at step %d", step)
     limit = model.config.max_position_embeddings
     if args.stage == "pretrain":

@@ -174,6 +174,16 @@ def test_a_resumed_run_continues_from_the_saved_step_with_the_same_data_order(da
     assert all("tokens_per_s" in r for r in log_records(stopped) if "loss" in r)
 
 
+def test_a_run_killed_after_its_checkpoint_logs_each_step_once_when_resumed(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "killed"
+    run_train(data_dir, out, "--max-steps", "3", "--log-every", "1", "--eval-every", "100")
+    with open(out / "train.log", "a") as log:  # steps 4 and 5 logged, then killed before the next checkpoint
+        log.writelines(json.dumps({"step": step, "tokens": 0, "loss": 9.0}) + "\n" for step in (4, 5))
+    run_train(data_dir, out, "--max-steps", "6", "--log-every", "1", "--eval-every", "100", "--resume")
+    steps = [r["step"] for r in log_records(out) if "loss" in r]
+    assert steps == [1, 2, 3, 4, 5, 6] and all(r.get("loss") != 9.0 for r in log_records(out))
+
+
 def test_dev_perplexity_is_logged_for_verse_and_ci_apart(data_dir: Path, tmp_path: Path) -> None:
     run_train(data_dir, tmp_path / "run", "--max-steps", "3")
     evals = [r for r in log_records(tmp_path / "run") if "dev_ppl" in r]
