@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch lies in /opt/wheels on our machines; pip must take it from there.
 WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: run test test-fast lint format install install-dev proto data train export bench clean
+.PHONY: run test test-fast lint format install install-dev install-ray proto data train export bench clean
 
 # Serving only (requirements.txt, no torch), then the project itself, editable, for its console
 # scripts bert-poet, poet and poet-batch. The gRPC code is committed, so serving needs no codegen.
@@ -20,17 +20,24 @@ $(BIN)/.installed-dev: requirements-dev.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet $(WHEELS) -r requirements-dev.txt
 	touch $@
 
+# The batch job on Ray (server.ray_batch), for its tests and a cluster's nodes: heavy, and no part of serving.
+$(BIN)/.installed-ray: requirements-ray.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet -r requirements-ray.txt
+	touch $@
+
 install: $(BIN)/.installed
 
 install-dev: $(BIN)/.installed-dev
 
+install-ray: $(BIN)/.installed-ray
+
 run: install  ## model server + web app on localhost
 	$(BIN)/python -m server.run
 
-test: install-dev lint  ## lint, then the whole suite (tests/test_proto.py checks the committed gRPC code)
+test: install-dev install-ray lint  ## lint, then the whole suite (tests/test_proto.py checks the committed gRPC code)
 	$(BIN)/python -m pytest
 
-test-fast: install-dev  ## the rules, the client, the web app and the conversions: no model, no subprocess, no browser
+test-fast: install-dev install-ray  ## the rules, the client, the web app and the conversions: no model, no subprocess, no browser
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 lint: install-dev  ## ruff's checks ([tool.ruff] in pyproject.toml)

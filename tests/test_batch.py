@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from client.batch import done_ids, main, read_requests
+from client.batch import main
+from client.batch_io import done_ids, read_requests
 from tests.grpc_helpers import ROOT, running_server
 
 pytestmark = pytest.mark.slow  # the batch script runs as a subprocess
@@ -126,6 +127,15 @@ def test_an_unreachable_server_stops_the_run_and_leaves_the_rest_to_resume(tmp_p
     assert main([str(requests), "-o", str(out), "--server", "127.0.0.1:1", "--concurrency", "2"]) == 1
     assert [r["id"] for r in records(out)] == ["6"]  # only the bad line, which no retry would fix
     assert "5 not done (run again with --resume)" in capsys.readouterr().err
+
+
+def test_a_line_json_cannot_write_as_utf8_comes_back_as_its_escape(tmp_path: Path) -> None:
+    requests = tmp_path / "in.jsonl"
+    requests.write_text('{"id": "s", "mode": "acrostic", "text": "\\ud800"}\n', encoding="utf-8")  # a lone surrogate
+    out = tmp_path / "out.jsonl"
+    assert main([str(requests), "-o", str(out), "--server", "127.0.0.1:1"]) == 1  # refused before any call
+    [record] = records(out)
+    assert record["text"] == "\ud800" and "text" in record["error"]
 
 
 def write_jsonl(path: Path, lines: list[dict]) -> Path:
