@@ -1,6 +1,6 @@
 """Write many poems from a file of requests.
 
-    poet-batch IN -o OUT.jsonl [--concurrency 8] [--ordered] [--resume] [--server HOST:PORT]
+    poet-batch IN -o OUT.jsonl [--concurrency 8] [--ordered] [--resume] [--server HOST:PORT[,HOST:PORT…]]
     poet-batch heads.txt --mode acrostic -o OUT.jsonl      (or python -m client.batch ...)
 
 IN is JSONL, one request a line ({"id","mode","form","text","n","seed","temperature","top_k",
@@ -46,7 +46,7 @@ from client.batch_io import (
 )
 from client.errors import InvalidRequest, ServerBusy, ServerUnavailable
 from client.poet_client import PoetClient
-from client.settings import ClientSettings
+from client.settings import ClientSettings, add_server_argument
 
 BUSY_RETRIES, BUSY_BACKOFF_S = 6, 0.5  # a full queue empties in seconds: wait up to ~30 s in all
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="poet-batch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_file_arguments(parser)
-    parser.add_argument("--server", default=None, help=f"HOST:PORT (default $POET_SERVER or {ClientSettings().server})")
+    add_server_argument(parser)
     parser.add_argument("--concurrency", type=positive(int), default=8, help="requests in flight")
     parser.add_argument("--timeout", type=positive(float), default=120.0, help="seconds per request")
     args = parser.parse_args(argv)

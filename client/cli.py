@@ -1,6 +1,8 @@
 """Command line: `poet acrostic 春夏秋冬 --form 七绝` (or `python -m client ...`) prints a poem from the model server.
 
 Exit status: 0 written, 2 bad input (the server's message is printed), 1 server busy or unreachable.
+The modes, forms, rhyme tones and ranges are the server's: a value it does not take is refused with a
+message that lists what it takes.
 Text the server would take but not use as written is refused here: text in random mode (it would be
 ignored), and an opening whose lines have the other length than --form's (it would be cut anew).
 With --json an error is JSON too, on stdout: {"error": {"zh", "en", "message", "code"}}.
@@ -15,11 +17,10 @@ import sys
 
 from client.errors import InvalidRequest, PoetClientError
 from client.poet_client import FIELDS, PoetClient
-from client.settings import ClientSettings
+from client.settings import ClientSettings, add_server_argument
 from client.types import GenerateResult
 
-MODES = ("random", "continue", "acrostic", "theme")
-LINE_WIDTH = {"五": 5, "七": 7}  # a form's name opens with its characters a line: 五绝, 七律
+LINE_WIDTH = {"五": 5, "七": 7}  # a 诗 form's name opens with its characters a line (五言, 七言)
 NUMERAL = {width: numeral for numeral, width in LINE_WIDTH.items()}
 LINE_BREAKS = re.compile(r"[\s，。、；：！？,.;:!?]+")  # what ends a line of an opening, as the server reads it
 
@@ -29,22 +30,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="poet", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("mode", choices=MODES)
+    parser.add_argument("mode", help="how to write (a mode the server lacks is refused with its list of modes)")
     parser.add_argument("text", nargs="?", default="", help="opening, acrostic characters or theme")
     parser.add_argument(
         "--form",
         default="",
-        help="五绝 | 七绝 | 五律 | 七律, or a 词 tune (浣溪沙 …: GetInfo lists them); default: the server chooses",
+        help="a 诗 form or a 词 tune (浣溪沙 …), as the server's GetInfo lists them; default: the server chooses",
     )
-    parser.add_argument("--n", type=int, default=None, help="candidates (1-8)")
+    parser.add_argument("--n", type=int, default=None, help="candidates")
     parser.add_argument("--seed", type=int, default=None, help="same seed, same poem")
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--top-p", type=float, default=None)
-    parser.add_argument("--repetition-penalty", type=float, default=None, help="[1, 2]")
+    parser.add_argument("--repetition-penalty", type=float, default=None)
     parser.add_argument("--no-rhyme", dest="rhyme", action="store_false", default=None)
     parser.add_argument("--rhyme-first-line", action="store_true", default=None, help="line 1 rhymes too")
-    parser.add_argument("--rhyme-tone", choices=["平", "仄"], default=None, help="平韵 (default) or 仄韵")
+    parser.add_argument("--rhyme-tone", default=None, help="平 (平韵, the default) or 仄 (仄韵)")
     parser.add_argument("--no-meter", dest="meter", action="store_false", default=None)
     parser.add_argument("--strict-meter", action="store_true", default=None)
     parser.add_argument(
@@ -61,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="allow a line copied from the training poems",
     )
-    parser.add_argument("--server", default=None, help=f"HOST:PORT (default $POET_SERVER or {ClientSettings().server})")
+    add_server_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument(
         "--stream",

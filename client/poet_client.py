@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable, Iterator
-from itertools import chain
 from typing import Any, TypeVar
 
 import grpc
@@ -14,7 +11,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from client.errors import InvalidRequest, PoetClientError, from_rpc_error
-from client.settings import ClientSettings
+from client.settings import ClientSettings, grpc_target
 from client.types import FaultOut, GenerateResult, PoemOut, Progress
 from model.engine.contract import TYPE_NAMES
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
@@ -22,7 +19,8 @@ from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 DEFAULTS = ClientSettings()  # the environment is the caller's to read (ClientSettings.from_env)
 FIELDS = tuple(poet_pb2.GenerateRequest.DESCRIPTOR.fields_by_name)  # the request's fields, from the proto
 HEALTH_TIMEOUT_S = 5.0
-BACKOFF_S, MAX_BACKOFF_S = 0.25, 4.0  # first wait before a retry, and the cap as it doubles
+SERVICE = poet_pb2.DESCRIPTOR.services_by_name["Poet"].full_name  # poet.v1.Poet
+MAX_ATTEMPTS = 5  # gRPC's cap on a retryPolicy's maxAttempts (it logs an error for more, and clamps)
 TYPE_OF_FIELD = {
     FieldDescriptor.CPPTYPE_STRING: str,
     FieldDescriptor.CPPTYPE_INT32: int,
@@ -32,6 +30,39 @@ TYPE_OF_FIELD = {
 }
 NO_RESULT = ("模型服务的流没有返回结果就结束了", "the model server's stream ended without a result")
 T = TypeVar("T")
+
+
+def service_config(retries: int) -> str:
+    """The channel's service config: round robin over the replicas whose health service says the Poet
+    service is SERVING (a draining one gets no new calls), and UNAVAILABLE tried again `retries` times
+    with backoff, on another replica where there is one; a stream only until its first message."""
+    config: dict[str, Any] = {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "healthCheckConfig": {"serviceName": SERVICE},
+    }
+    if retries > 0:
+        retry = {
+            "maxAttempts": min(retries + 1, MAX_ATTEMPTS),
+            "initialBackoff": "0.25s",  # doubled each time up to maxBackoff, with gRPC's jitter
+            "maxBackoff": "4s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        }
+        config["methodConfig"] = [{"name": [{"service": SERVICE}], "retryPolicy": retry}]
+    return json.dumps(config)
+
+
+def shape_from_pb(shape: poet_pb2.Tune) -> dict:
+    """A form's or a tune's shape as a dict: name, pattern, line lengths, stanzas, characters, marks, 叠句."""
+    return {
+        "name": shape.name,
+        "pattern": shape.pattern,
+        "line_lengths": list(shape.line_lengths),
+        "stanzas": list(shape.stanzas),
+        "characters": shape.characters,
+        "marks": list(shape.marks),
+        "repeats": list(shape.repeats),
+    }
 
 
 def result_from_pb(reply: poet_pb2.GenerateReply) -> GenerateResult:
@@ -93,9 +124,12 @@ class PoetClient:
     """`with PoetClient() as c: c.generate(mode="acrostic", text="春夏秋冬", form="七绝")`."""
 
     def __init__(self, address: str | None = None, timeout: float = DEFAULTS.timeout, retries: int = DEFAULTS.retries):
+        """address: one model server, a gRPC target or a comma-separated list (client/settings.py); a
+        bilingual ValueError for a list with host names."""
         self.address = address or DEFAULTS.server
-        self.timeout, self.retries = timeout, retries
-        self.channel = grpc.insecure_channel(self.address)
+        self.timeout = timeout
+        options = [("grpc.service_config", service_config(retries))]
+        self.channel = grpc.insecure_channel(grpc_target(self.address), options=options)
         self.stub = poet_pb2_grpc.PoetStub(self.channel)
 
     def __enter__(self) -> PoetClient:
@@ -111,17 +145,17 @@ class PoetClient:
     def generate(self, **fields: object) -> GenerateResult:
         """n poems for one request (the batch fields as keyword arguments)."""
         request = build_request(fields)
-        return result_from_pb(self._retry(lambda: self.stub.Generate(request, timeout=self.timeout)))
+        return result_from_pb(self._call(lambda: self.stub.Generate(request, timeout=self.timeout)))
 
     def stream(self, **fields: object) -> Iterator[Progress | GenerateResult]:
         """Progress events as characters are decoded, then exactly one GenerateResult
         (a PoetClientError if the stream ends without one)."""
         request = build_request(fields)
-        call, first = self._retry(lambda: self._open_stream(request))
+        call = self.stub.GenerateStream(request, timeout=self.timeout)
         try:
             done = False
             # Read to the end of the stream (done is last): cancelling right after it would log a CANCELLED call.
-            for reply in call if first is None else chain([first], call):
+            for reply in call:
                 done = reply.HasField("done")
                 yield _event(reply)
             if not done:
@@ -132,8 +166,9 @@ class PoetClient:
             call.cancel()  # the caller stopped early: let the server free the batch rows now (no-op when done)
 
     def info(self) -> dict:
-        """Model name and version, vocabulary size, forms, modes, rhyme tones, limits and the rules it checks."""
-        reply = self._retry(lambda: self.stub.GetInfo(poet_pb2.GetInfoRequest(), timeout=self.timeout))
+        """Model name and version, vocabulary size, forms (with their shapes, and the one written where a request
+        names none), tunes, modes, rhyme tones, limits, the request's fields and the rules it checks."""
+        reply = self._call(lambda: self.stub.GetInfo(poet_pb2.GetInfoRequest(), timeout=self.timeout))
         return {
             "model_name": reply.model_name,
             "model_version": reply.model_version,
@@ -146,17 +181,10 @@ class PoetClient:
             "max_queue": reply.max_queue,
             "rhyme_tones": list(reply.rhyme_tones),
             "rules": {r.name: {"constraint": r.constraint, "zh": r.zh, "en": r.en} for r in reply.rules},
-            "tunes": [
-                {
-                    "name": t.name,
-                    "pattern": t.pattern,
-                    "line_lengths": list(t.line_lengths),
-                    "stanzas": list(t.stanzas),
-                    "characters": t.characters,
-                    "marks": list(t.marks),
-                    "repeats": list(t.repeats),
-                }
-                for t in reply.tunes
+            "tunes": [shape_from_pb(t) for t in reply.tunes],
+            "form_shapes": [shape_from_pb(t) for t in reply.form_shapes],
+            "auto_forms": [
+                {"mode": a.mode, "width": a.width, "lines": a.lines, "form": a.form} for a in reply.auto_forms
             ],
             "fields": [
                 {
@@ -169,6 +197,7 @@ class PoetClient:
                     "maximum": f.maximum if f.HasField("maximum") else None,
                     "above_minimum": f.above_minimum,
                     "choices": list(f.choices),
+                    "labels": list(f.labels),
                     "nullable": f.nullable,
                 }
                 for f in reply.fields
@@ -176,7 +205,8 @@ class PoetClient:
         }
 
     def health(self) -> bool:
-        """True when the model server reports SERVING (False when unreachable or draining)."""
+        """True when the model server reports SERVING (False when unreachable or draining); with several,
+        when one that the channel takes for healthy does."""
         try:
             reply = health_pb2_grpc.HealthStub(self.channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=min(self.timeout, HEALTH_TIMEOUT_S)
@@ -185,22 +215,13 @@ class PoetClient:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING
 
-    def _open_stream(self, request: poet_pb2.GenerateRequest) -> tuple[grpc.Call, poet_pb2.GenerateStreamReply | None]:
-        """Start a stream and wait for its first message, so that UNAVAILABLE surfaces where it is retried."""
-        call = self.stub.GenerateStream(request, timeout=self.timeout)
-        return call, next(call, None)
-
-    def _retry(self, rpc: Callable[[], T]) -> T:
-        """Run rpc, retrying with exponential backoff and jitter on UNAVAILABLE only."""
-        attempt = 0
-        while True:
-            try:
-                return rpc()
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt >= self.retries:
-                    raise from_rpc_error(error) from None
-            time.sleep(min(MAX_BACKOFF_S, BACKOFF_S * 2**attempt) * (0.5 + random.random()))
-            attempt += 1
+    @staticmethod
+    def _call(rpc: Callable[[], T]) -> T:
+        """Run a unary rpc (retried by the channel's service config); a failure raises a PoetClientError."""
+        try:
+            return rpc()
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
 
 
 def _event(reply: poet_pb2.GenerateStreamReply) -> Progress | GenerateResult:

@@ -94,6 +94,19 @@ class Form:
         cuts = list(accumulate(self.stanzas)) if self.stanzas else [self.lines]
         return " / ".join("-".join(map(str, self.line_lengths[a:b])) for a, b in zip([0, *cuts], cuts))
 
+    def shape(self) -> dict:
+        """Its shape as GetInfo exports it: name, pattern, line lengths, lines per 阕 (a 诗 has one),
+        characters, marks and 叠句."""
+        return {
+            "name": self.name,
+            "pattern": self.pattern,
+            "line_lengths": list(self.line_lengths),
+            "stanzas": list(self.stanzas or (self.lines,)),
+            "characters": sum(self.line_lengths),
+            "marks": list(self.marks),
+            "repeats": list(self.repeats),
+        }
+
     def join(self, lines: list[str]) -> str:
         """The poem's text: each line with its mark."""
         return "".join(line + mark for line, mark in zip(lines, self.marks))

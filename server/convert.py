@@ -9,6 +9,7 @@ from proto.poet.v1 import poet_pb2
 
 REQUEST = poet_pb2.GenerateRequest.DESCRIPTOR
 OPTIONAL_FIELDS = tuple(f.name for f in REQUEST.fields if f.has_presence)  # unset: the engine's default
+PLAIN_FIELDS = tuple(f.name for f in REQUEST.fields if not f.has_presence)  # proto3 strings: empty is unset
 FLOAT_FIELDS = tuple(f.name for f in REQUEST.fields if f.cpp_type == f.CPPTYPE_FLOAT)
 INFO_FIELDS = tuple(poet_pb2.GetInfoReply.DESCRIPTOR.fields_by_name)
 
@@ -16,10 +17,11 @@ INFO_FIELDS = tuple(poet_pb2.GetInfoReply.DESCRIPTOR.fields_by_name)
 def request_from_pb(message: poet_pb2.GenerateRequest) -> PoemRequest:
     """The engine request: the fields the client set, the dataclass defaults for the rest."""
     fields = {name: getattr(message, name) for name in OPTIONAL_FIELDS if message.HasField(name)}
+    fields |= {name: getattr(message, name) for name in PLAIN_FIELDS if getattr(message, name)}
     for name in FLOAT_FIELDS:  # float32 on the wire: 0.95 arrives as 0.949999988
         if name in fields:
             fields[name] = round(fields[name], 6)
-    return PoemRequest(mode=message.mode or "random", form=message.form, text=message.text, **fields)
+    return PoemRequest(**fields)
 
 
 def reply_to_pb(result: PoemResult) -> poet_pb2.GenerateReply:
@@ -57,6 +59,8 @@ def info_to_pb(info: dict) -> poet_pb2.GetInfoReply:
     fields = {key: value for key, value in info.items() if key in INFO_FIELDS}
     fields["rules"] = [poet_pb2.Rule(name=name, **rule) for name, rule in info.get("rules", {}).items()]
     fields["tunes"] = [poet_pb2.Tune(**tune) for tune in info.get("tunes", [])]
+    fields["form_shapes"] = [poet_pb2.Tune(**shape) for shape in info.get("form_shapes", [])]
+    fields["auto_forms"] = [poet_pb2.AutoForm(**row) for row in info.get("auto_forms", [])]
     fields["fields"] = [
         poet_pb2.RequestField(
             default_json=json.dumps(f["default"], ensure_ascii=False),

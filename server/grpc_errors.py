@@ -17,7 +17,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from model.engine.contract import echo
-from model.engine.types import CancelledError, OverloadedError, PoetryError
+from model.engine.types import CancelledError, OverloadedError, PoemRequest, PoetryError
 
 log = logging.getLogger("poet.grpc")
 
@@ -45,6 +45,7 @@ STATUS_OF = (
     (ShuttingDown, grpc.StatusCode.UNAVAILABLE, ("服务正在关闭", "the server is shutting down")),
 )
 INTERNAL_MESSAGE = ("服务器内部错误", "internal server error")
+DEFAULT = PoemRequest()  # what a field the client left unset stands for, in the log
 # The locales of the two google.rpc.LocalizedMessage details every error carries; client/errors.py reads them.
 ZH, EN = "zh-CN", "en-US"
 
@@ -144,9 +145,9 @@ class RpcRecord:
         if hasattr(self.request, "mode"):
             request = self.request
             fields |= {
-                "mode": echo(request.mode or "random"),
+                "mode": echo(request.mode or DEFAULT.mode),
                 "form": echo(request.form or "-"),
-                "n": request.n if request.HasField("n") else 1,
+                "n": request.n if request.HasField("n") else DEFAULT.n,
             }
         fields |= {"status": self.code.name, "ms": f"{self._ms():.1f}"}
         if self.first_ms is not None:

@@ -1,13 +1,15 @@
-"""The gRPC model server: poet.v1.Poet over the engine, with health, reflection and draining.
+"""The gRPC model server: poet.v1.Poet over the engine, with health, reflection, draining and metrics.
 
     python -m server.grpc_server [--host 127.0.0.1] [--port 50051] [--model model/weights]
                                  [--max-batch 64] [--max-queue 256] [--workers 96] [--max-rpcs 512]
                                  [--stream-every 16] [--smooth-streams 4] [--rpc-nice 10] [--grace 10]
+                                 [--metrics-port 9464]
 
 Every flag defaults to its environment variable (POET_GRPC_HOST, POET_GRPC_PORT, POET_MODEL, ...:
 server/settings.py), read once at start.
 SIGTERM or Ctrl-C drains: health turns NOT_SERVING, new Poet calls get UNAVAILABLE, calls in
 flight get --grace seconds to finish, then the server and the engine stop and the process exits 0.
+Prometheus scrapes http://HOST:METRICS_PORT/metrics (server/metrics.py lists the series).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from model.engine.engine import Engine, Ticket
 from model.engine.router import Router, open_engine
 from model.engine.types import PoemResult, Progress
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
+from server import metrics
 from server.convert import info_to_pb, progress_to_pb, reply_to_pb, request_from_pb
 from server.grpc_errors import CallGate, ErrorInterceptor
 from server.settings import ServerSettings
@@ -164,9 +167,13 @@ def build_server(
         max_workers=workers, thread_name_prefix="poet-rpc", initializer=lower_thread_priority, initargs=(rpc_niceness,)
     )
     gate = CallGate()
-    server = grpc.server(pool, interceptors=[ErrorInterceptor(SERVICE, gate)], maximum_concurrent_rpcs=max_rpcs)
+    interceptors = [metrics.MetricsInterceptor(SERVICE), ErrorInterceptor(SERVICE, gate)]  # metrics see the status
+    server = grpc.server(pool, interceptors=interceptors, maximum_concurrent_rpcs=max_rpcs)
     poet_pb2_grpc.add_PoetServicer_to_server(PoetServicer(engine, stream_every, smooth_streams), server)
-    health_servicer = health.HealthServicer()
+    # Blocking watches: each holds an RPC thread while it lasts, but the non-blocking ones deadlock the server
+    # when a watch starts as another ends (grpc/grpc#43403), and clients that check health open and end
+    # them all the time.
+    health_servicer = health.HealthServicer(experimental_non_blocking=False)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
     bound = server.add_insecure_port(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")  # IPv6 in brackets
@@ -210,7 +217,10 @@ def parse_args(argv: list[str] | None, defaults: ServerSettings) -> argparse.Nam
         help="versions of a 律诗's lines 4 and 6 written, the most parallel kept (1: the first)",
     )
     parser.add_argument(
-        "--workers", type=int, default=defaults.workers, help="threads for RPCs; a stream holds one for its whole life"
+        "--workers",
+        type=int,
+        default=defaults.workers,
+        help="threads for RPCs; a stream holds one for its whole life, and so does each client process's health watch",
     )
     parser.add_argument(
         "--max-rpcs", type=int, default=defaults.max_rpcs, help="concurrent RPCs before RESOURCE_EXHAUSTED"
@@ -236,13 +246,14 @@ def parse_args(argv: list[str] | None, defaults: ServerSettings) -> argparse.Nam
         help="how much nicer the RPC threads run than the decode thread (0: the same)",
     )
     parser.add_argument("--grace", type=float, default=defaults.grace, help="seconds calls in flight get on SIGTERM")
+    parser.add_argument(
+        "--metrics-port", type=int, default=defaults.metrics_port, help="port of /metrics on --host (0: no metrics)"
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Load the model, serve until SIGTERM or Ctrl-C, then drain and exit 0."""
-    args = parse_args(argv, ServerSettings.from_env())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+def check_options(args: argparse.Namespace) -> None:
+    """Stop with a message for an option out of its range, before anything starts."""
     if args.stream_every < 1:
         raise SystemExit("--stream-every must be at least 1")
     if args.smooth_streams < 0:
@@ -251,7 +262,34 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--rpc-nice must be between 0 and 19")
     if args.line_choices < 1:
         raise SystemExit("--line-choices must be at least 1")
-    engine = open_engine(args.model, max_batch=args.max_batch, max_queue=args.max_queue, line_choices=args.line_choices)
+    if not 0 <= args.metrics_port <= 65535:
+        raise SystemExit("--metrics-port must be between 0 and 65535")
+
+
+def open_measured_engine(args: argparse.Namespace) -> Engine | Router:
+    """Serve /metrics, then load the engine it measures: a metrics port that is taken stops the server
+    before the model loads."""
+    try:
+        metrics.serve(args.host, args.metrics_port)
+    except OSError as error:
+        raise SystemExit(f"--metrics-port {args.metrics_port}: {error.strerror}") from None
+    engine = open_engine(
+        args.model,
+        max_batch=args.max_batch,
+        max_queue=args.max_queue,
+        line_choices=args.line_choices,
+        on_step=metrics.observe_step,
+    )
+    metrics.watch(engine)
+    return engine
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Load the model, serve until SIGTERM or Ctrl-C, then drain and exit 0."""
+    args = parse_args(argv, ServerSettings.from_env())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    check_options(args)
+    engine = open_measured_engine(args)
     serving = build_server(
         engine, args.host, args.port, args.workers, args.max_rpcs, args.stream_every, args.rpc_nice, args.smooth_streams
     )

@@ -8,12 +8,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from model.engine.types import MAX_CANDIDATES, MAX_TEXT
+from model.forms import FORMS, tunes
 from server.web_validation import WebError, check_unicode
 
 bp = Blueprint("pinyin", __name__)
 
-MAX_LINES = 8 * 8  # a few poems of eight lines: the page asks for every candidate at once
-MAX_LINE = 64  # characters of one line, as much as a request's text
+# Every candidate of the longest form or tune: the page asks for all of them at once.
+MAX_LINES = MAX_CANDIDATES * max(len(form.line_lengths) for form in (*FORMS.values(), *tunes().values()))
+MAX_LINE = MAX_TEXT  # characters of one line: as many as a request's text may carry
 
 
 @lru_cache(maxsize=1)

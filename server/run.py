@@ -1,6 +1,8 @@
 """`make run`: start the gRPC model server, wait until it is SERVING, then the web app; stop both together.
 
-python -m server.run    (ports: POET_GRPC_PORT, default 50051; POET_WEB_PORT, default 8000: server/settings.py)
+python -m server.run    (ports: POET_GRPC_PORT, default 50051; POET_WEB_PORT, default 8000; the model server's
+                         Prometheus /metrics on POET_METRICS_PORT, default 9464, the page's on its own port:
+                         server/settings.py)
 """
 
 from __future__ import annotations

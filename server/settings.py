@@ -24,7 +24,9 @@ class ServerSettings(FromEnvironment):
     # Versions written of a 律诗's answering lines 4 and 6, the one that faces its partner best kept
     # (对仗): more is more parallel and slower (model/MODEL_CARD.md has both).
     line_choices: int = env("POET_LINE_CHOICES", 2)
-    workers: int = env("POET_GRPC_WORKERS", 96)  # RPC threads; a stream holds one for its whole life
+    # RPC threads; a stream holds one for its whole life, and so does the health watch of each client
+    # process (its channels share one).
+    workers: int = env("POET_GRPC_WORKERS", 96)
     max_rpcs: int = env("POET_MAX_RPCS", 512)  # RPCs at once before RESOURCE_EXHAUSTED
     # Characters per progress message of a stream started under load: a couplet at a time (two 七言
     # lines and their marks). Each message costs CPU that the decoder's threads would have had, and
@@ -37,6 +39,9 @@ class ServerSettings(FromEnvironment):
     # the decoder leaves rather than pre-empting it: more throughput and a steadier p95 (see the card).
     rpc_nice: int = env("POET_RPC_NICE", 10)
     grace: float = env("POET_GRACE", 10.0)  # seconds the calls in flight get to finish on SIGTERM
+    # Prometheus scrapes /metrics here, on the gRPC host (0: no metrics server); 9464 is the port
+    # OpenTelemetry's Prometheus exporter uses.
+    metrics_port: int = env("POET_METRICS_PORT", 9464)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import ExitStack
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
@@ -20,17 +20,8 @@ from client import PoetClient
 from client.errors import InvalidRequest, PoetClientError, ServerBusy, ServerUnavailable
 from client.settings import ClientSettings
 from client.types import Progress
-from server import pinyin
-from server.web_validation import (
-    MAX_CANDIDATES,
-    MAX_TEXT,
-    MODES,
-    WebError,
-    error_body,
-    parse_convert,
-    parse_generate,
-    parse_query,
-)
+from server import pinyin, web_metrics
+from server.web_validation import WebError, error_body, parse_convert, parse_generate, parse_query
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("poet.web")
@@ -53,8 +44,7 @@ BUSY = ("模型服务繁忙，请稍后重试", "the model server is busy; pleas
 UPSTREAM = ("模型服务出错，请重试", "the model server failed; please try again")
 RETRY_AFTER = {"Retry-After": "2"}  # seconds: a restarting model server or a full queue clears in a few
 HTTP_ZH = {404: "没有这个地址", 405: "不支持这种请求方法", 413: "请求过大", 400: "请求有误"}
-MODE_LABELS = {"random": "随机", "continue": "续写", "acrostic": "藏头", "theme": "主题"}
-FORM_IDS = {"": "auto", "五绝": "wujue", "七绝": "qijue", "五律": "wulv", "七律": "qilv"}
+_clients_lock = threading.Lock()  # waitress's threads ask for the app's clients at once
 _convert_lock = threading.Lock()  # one OpenCC converter object is shared by waitress's threads
 
 
@@ -67,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         POET_SERVER=client.server,
         POET_TIMEOUT=client.timeout,
         POET_RETRIES=client.retries,
-        CLIENT_FACTORY=PoetClient,  # called as factory(address=, timeout=, retries=); used as a context manager
+        CLIENT_FACTORY=PoetClient,  # called as factory(address=, timeout=, retries=) once per timeout, then kept
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         DEBUG=False,  # Flask reads FLASK_DEBUG into DEBUG; the debugger must never face the network
     )
@@ -75,19 +65,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.ensure_ascii = False  # poems stay readable in the JSON
     app.json.sort_keys = False  # fields in the documented order
+    app.extensions["poet_clients"] = {}  # timeout → PoetClient (poet_client)
     app.register_blueprint(bp)
     app.register_blueprint(pinyin.bp)
     register_error_handlers(app)
     app.after_request(add_security_headers)
+    web_metrics.register(app)  # and /metrics
     return app
 
 
-def new_client(timeout: float | None = None) -> AbstractContextManager:
-    """A client for one request; a fresh channel each time keeps requests independent."""
-    config = current_app.config
-    return config["CLIENT_FACTORY"](
-        address=config["POET_SERVER"], timeout=timeout or config["POET_TIMEOUT"], retries=config["POET_RETRIES"]
-    )
+def poet_client(timeout: float | None = None) -> PoetClient:
+    """The app's client for calls with this timeout, made at its first use and kept: one channel, with
+    its connections and health watches to every replica, serves all of waitress's threads (a gRPC
+    channel is thread-safe), so a request pays for no connection and the replicas share the load."""
+    config, clients = current_app.config, current_app.extensions["poet_clients"]
+    timeout = timeout or config["POET_TIMEOUT"]
+    with _clients_lock:
+        if timeout not in clients:
+            clients[timeout] = config["CLIENT_FACTORY"](
+                address=config["POET_SERVER"], timeout=timeout, retries=config["POET_RETRIES"]
+            )
+        return clients[timeout]
 
 
 def json_body() -> Any:
@@ -115,27 +113,16 @@ def encode_item(item: Any) -> str:
 
 @bp.get("/")
 def index() -> str:
-    """The studio page, optionally pre-filled from ?mode=&form=&text= (a link to share)."""
-    mode = request.args.get("mode", "random")
-    form = request.args.get("form", "")  # 自动: a continuation's opening picks 五言 or 七言
-    return render_template(
-        "index.html",
-        mode=mode if mode in MODES else "random",
-        form=form if form in FORM_IDS else "",
-        text=request.args.get("text", "")[:MAX_TEXT],
-        modes=MODE_LABELS,
-        form_ids=FORM_IDS,
-        max_text=MAX_TEXT,
-        max_candidates=MAX_CANDIDATES,
-    )
+    """The studio page: its script builds the modes, forms and limits from /api/info and reads a shared
+    link's ?mode=&form=&text= itself."""
+    return render_template("index.html")
 
 
 @bp.post("/api/generate")
 def generate() -> Response:
     """Write poems and answer when all are finished."""
     params = parse_generate(json_body())
-    with new_client() as client:
-        result = client.generate(**params)
+    result = poet_client().generate(**params)
     return jsonify(result.to_dict())
 
 
@@ -147,8 +134,7 @@ def stream() -> Response:
         return Response(mimetype="text/event-stream")
     stack = ExitStack()
     try:
-        client = stack.enter_context(new_client())
-        items = client.stream(**params)
+        items = poet_client().stream(**params)
         stack.callback(getattr(items, "close", lambda: None))  # cancels the RPC if the browser leaves
         # The first item is awaited here, so a refused request gets a real 400/503 status, not a 200 stream.
         # PoetClient.stream() always yields a result or raises, so there is a first item.
@@ -180,8 +166,7 @@ def stream_events(first: Any, items: Iterator[Any], stack: ExitStack) -> Iterato
 def health() -> tuple[Response, int] | tuple[Response, int, dict]:
     """200 when the model server is serving, 503 otherwise."""
     try:
-        with new_client(HEALTH_TIMEOUT_S) as client:
-            serving = client.health()
+        serving = poet_client(HEALTH_TIMEOUT_S).health()
     except PoetClientError:
         serving = False
     if serving:
@@ -191,9 +176,8 @@ def health() -> tuple[Response, int] | tuple[Response, int, dict]:
 
 @bp.get("/api/info")
 def info() -> Response:
-    """What the model server says about itself (model, forms, limits)."""
-    with new_client(HEALTH_TIMEOUT_S) as client:
-        return jsonify(client.info())
+    """What the model server says about itself: model, modes, forms, tunes, the request's fields and limits."""
+    return jsonify(poet_client(HEALTH_TIMEOUT_S).info())
 
 
 @bp.post("/api/convert")

@@ -1,26 +1,29 @@
 // The studio page: input checked as you type, poems streamed in, then edited, converted, shared, kept.
 
 import { requestJSON } from "./js/api.js";
+import { contractRead, field, isPoemForm, maxText, modeLabel, setContract } from "./js/contract.js";
 import { saveFile } from "./js/dom.js";
 import { glossaryNode } from "./js/facts.js";
 import { clearHistory, describeEntry, historyFile, rememberPoem, renderHistory } from "./js/history.js";
 import { editJob, withMarks, writeJob } from "./js/job.js";
-import { readOptions, seedProblem, setOptions, tuneDecides } from "./js/options.js";
+import { readOptions, seedProblem, setLimits, setOptions, tuneDecides } from "./js/options.js";
 import { marksOf, openLineEditor, renderFinal, renderStreaming } from "./js/poem.js";
 import { poemImage, poemLink, poemText, readLink } from "./js/share.js";
 import { hideError, retryNow, say, setDown, setHealth, showError } from "./js/status.js";
 import { setTunes, tuneOf, tunePicker } from "./js/tunes.js";
-import { AUTO_FORM, FORMS, MAX_TEXT, shapeOf, validate } from "./js/validate.js";
+import { autoText, shapeOf, validate } from "./js/validate.js";
 
 const $ = (selector) => document.querySelector(selector);
 const text = $("#text");
 const poems = $("#poems");
-const MODES = {
-  random: { label: "随机", name: "随机", placeholder: "随机模式无需输入" },
-  continue: { label: "续写", name: "开头", placeholder: "白日依山尽，黄河入海流。" },
-  acrostic: { label: "藏头", name: "藏头字", placeholder: "春夏秋冬" },
-  theme: { label: "主题", name: "主题", placeholder: "秋夜怀人" },
+// What the text box holds in each mode (the modes themselves, and their names, come from /api/info).
+const TEXT_BOX = {
+  random: { name: "随机", placeholder: "随机模式无需输入", unused: true },
+  continue: { name: "开头", placeholder: "白日依山尽，黄河入海流。", multiline: true },
+  acrostic: { name: "藏头字", placeholder: "春夏秋冬" },
+  theme: { name: "主题", placeholder: "秋夜怀人" },
 };
+const textBox = (mode) => TEXT_BOX[mode] || { name: field("text").zh, placeholder: "" };
 const HEALTH_EVERY_MS = 15_000;
 const MAX_SEED = 2 ** 48;  // a seed the page draws: exact as a JavaScript number
 const tunes = tunePicker((name) => {
@@ -29,7 +32,7 @@ const tunes = tunePicker((name) => {
   refresh();
 });
 const state = {
-  mode: $("input[name=mode]:checked").value,
+  mode: null,  // until /api/info has been read
   drafts: {}, check: null, job: null, redo: null, result: null, given: new Map(), pick: 0,
   selected: 0, historyId: "", controller: null, converted: [], pinyin: [], rules: null, info: null,
 };
@@ -51,35 +54,60 @@ async function checkHealth(quiet = false) {
   }
 }
 
-/** The rules a fault can name, with their descriptions, and the 词 tunes, from the model server's info
- * (asked once at a time: the start and the first health check both ask). */
+/** The request contract (modes, forms, limits), the rules a fault can name with their descriptions, and the
+ * 词 tunes, from the model server's info (asked once at a time: the start and the first health check both ask). */
 function loadInfo() {
   state.info ??= readInfo().finally(() => { state.info = null; });
   return state.info;
 }
 
 async function readInfo() {
+  let info;
   try {
-    const info = await requestJSON("/api/info");
-    setTunes(info.tunes);
-    state.rules = info.rules || {};
-    const unknown = tunes.refresh();
-    if (unknown) say(`模型服务没有「${unknown}」这个词牌`);
-    refresh();
-    if (state.result) renderPoems();  // a poem shown meanwhile gets its faults described, a 词 its 阕
+    info = await requestJSON("/api/info");
   } catch {
-    // Asked again at the next health check; meanwhile faults are named without their descriptions.
+    return;  // asked again at the next health check; meanwhile the composer waits and faults go undescribed
   }
+  setTunes(info.tunes);
+  state.rules = info.rules || {};
+  const asked = contractRead() ? null : openComposer(info);
+  const unknown = tunes.refresh();
+  if (unknown) say(`模型服务没有「${unknown}」这个词牌`);
+  refresh();
+  if (state.result) renderPoems();  // a poem shown meanwhile gets its faults described, a 词 its 阕
+  // A shared link that names a seed writes its poem at once.
+  if (asked && "seed" in asked && !$("#generate").disabled) $("#compose").requestSubmit();
+}
+
+/** Build the composer from the contract and set it as a shared link asks; returns what the link asked. */
+function openComposer(info) {
+  setContract(info);
+  setLimits();
+  const asked = readLink(window.location.search);
+  setOptions(asked, maxText());
+  if (asked.form && !isPoemForm(asked.form)) tunes.choose(asked.form);  // a 词 tune
+  state.pick = asked.pick || 0;
+  state.mode = $("input[name=mode]:checked").value;
+  state.drafts[state.mode] = text.value;
+  document.querySelectorAll("input[name=mode]").forEach((input) => input.addEventListener("change", switchMode));
+  document.querySelectorAll("input[name=form]").forEach((input) => input.addEventListener("change", () => { tunes.clear(); refresh(); }));
+  return asked;
 }
 
 /** Re-check the input (and seed) and say why the poem cannot be written yet, if it cannot. */
 function refresh() {
+  if (!state.mode) {
+    $("#hint").textContent = "正在向模型服务读取可用的方式、诗体与选项…";
+    $("#generate").disabled = true;
+    return;
+  }
   const mode = $("input[name=mode]:checked").value;
-  $("#text-label").textContent = MODES[mode].name;
-  text.placeholder = MODES[mode].placeholder;
-  text.disabled = mode === "random";
-  text.closest(".field").classList.toggle("idle", mode === "random");
-  $("label[for=form-auto]").title = AUTO_FORM[mode];
+  const box = textBox(mode);
+  $("#text-label").textContent = box.name;
+  text.placeholder = box.placeholder;
+  text.disabled = Boolean(box.unused);
+  text.closest(".field").classList.toggle("idle", Boolean(box.unused));
+  $("label[for=form-auto]").title = autoText(mode);
   state.check = validate(mode, currentForm(), text.value);
   tuneDecides(Boolean(tuneOf(currentForm())));
   const problem = state.check.message || seedProblem();
@@ -159,7 +187,7 @@ function renderPoems() {
   const showPinyin = $("#show-pinyin").checked;
   [...poems.querySelectorAll(".poem")].forEach((card, i) => {
     renderFinal(card, result.poems[i], {
-      form: result.form, mode: result.mode, given: state.given, glyphLines: state.converted[i],
+      form: result.form, given: state.given, glyphLines: state.converted[i],
       pinyin: showPinyin ? state.pinyin[i] : undefined, rules: state.rules, onEdit: editLine,
     });
     card.classList.toggle("selected", result.poems.length > 1 && i === state.selected);
@@ -254,8 +282,9 @@ async function shareLink(index) {
 function editLine(card, line, index) {
   const poem = state.result.poems[Number(card.dataset.index)];
   openLineEditor(line, poem.lines[index], [...poem.lines[index]].length, (newLine) => {
+    if (!contractRead()) return say("还未读到模型服务的选项，稍后再改写");  // a saved poem, shown before /api/info answered
     const job = editJob(poem, state.result.form, state.given, index, newLine, readOptions());
-    if ([...job.request.text].length > MAX_TEXT) say(`续写的开头最多 ${MAX_TEXT} 字（含标点），这一句之后无法续写`);
+    if ([...job.request.text].length > maxText()) say(`续写的开头最多 ${maxText()} 字（含标点），这一句之后无法续写`);
     else run(job);
   });
 }
@@ -308,11 +337,11 @@ function submit(event) {
   if ($("#generate").disabled) return;
   const { mode, form, text: asked, given } = { mode: state.mode, ...state.check };
   const request = { mode, form: currentForm(), text: asked, ...readOptions() };
-  run({ request, form, given: givenMap(given), heads: [], label: MODES[mode].label, text: asked });
+  run({ request, form, given: givenMap(given), heads: [], label: modeLabel(mode), text: asked });
 }
 
 function onKey(event) {
-  const multiline = state.mode === "continue";
+  const multiline = Boolean(textBox(state.mode).multiline);
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey || !multiline)) {
     event.preventDefault();
     $("#compose").requestSubmit();
@@ -326,15 +355,6 @@ function regenerate() {
 }
 
 function start() {
-  // A shared link sets the form; one that names a seed writes its poem at once.
-  const asked = readLink(window.location.search);
-  setOptions(asked, MAX_TEXT);
-  if (asked.form && !(asked.form in FORMS)) tunes.choose(asked.form);  // a 词 tune, checked once the tunes are read
-  state.pick = asked.pick || 0;
-  state.mode = $("input[name=mode]:checked").value;
-  state.drafts[state.mode] = text.value;
-  document.querySelectorAll("input[name=mode]").forEach((input) => input.addEventListener("change", switchMode));
-  document.querySelectorAll("input[name=form]").forEach((input) => input.addEventListener("change", () => { tunes.clear(); refresh(); }));
   text.addEventListener("input", refresh);
   text.addEventListener("keydown", onKey);
   $("#seed").addEventListener("input", refresh);
@@ -352,11 +372,10 @@ function start() {
   $("#glossary").append(glossaryNode());
   renderHistory($("#history"), $("#history-empty"), showSaved);
   refresh();
-  const info = loadInfo();
+  loadInfo();
   checkHealth();
   setInterval(() => { if (!document.hidden && !state.controller) checkHealth(true); }, HEALTH_EVERY_MS);
   window.addEventListener("focus", () => checkHealth(true));
-  if ("seed" in asked) (tunes.value() ? info : Promise.resolve()).then(() => { if (!$("#generate").disabled) $("#compose").requestSubmit(); });
 }
 
 start();

@@ -38,7 +38,7 @@ def start_server_process(model_dir: Path, *flags: str) -> tuple[subprocess.Popen
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        env=os.environ | {"PYTHONUNBUFFERED": "1", "POET_METRICS_PORT": "0"},  # tests start several servers
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

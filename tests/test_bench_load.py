@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.engine import keep_in_flight
-from bench.load import is_loopback, main, run, server_max_batch, summary
+from bench.load import is_loopback, main, replicas, run, server_max_batch, summary
 from tests.grpc_helpers import running_server
 
 pytestmark = pytest.mark.slow  # load runs of seconds against live servers
@@ -33,7 +33,14 @@ def test_in_process_load_finishes_every_poem_it_starts(engine) -> None:
 
 @pytest.mark.parametrize(
     "address, loopback",
-    [("127.0.0.1:50051", True), ("localhost:1", True), ("[::1]:50051", True), ("10.0.0.5:50051", False)],
+    [
+        ("127.0.0.1:50051", True),
+        ("localhost:1", True),
+        ("[::1]:50051", True),
+        ("10.0.0.5:50051", False),
+        ("127.0.0.1:51301,127.0.0.1:51302", True),
+        ("127.0.0.1:51301,10.0.0.5:50051", False),  # every replica must be local
+    ],
 )
 def test_only_loopback_servers_are_loaded(address: str, loopback: bool) -> None:
     assert is_loopback(address) is loopback
@@ -43,6 +50,20 @@ def test_a_remote_server_is_refused(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--server", "192.0.2.1:50051", "--seconds", "0.1"])
     assert "not a loopback address" in capsys.readouterr().err
+
+
+def test_replicas_are_started_loaded_through_one_target_and_stopped(tiny_model_dir) -> None:
+    with replicas(2, tiny_model_dir) as servers:
+        result = summary(run(servers, concurrency=4, seconds=1.0, form="五绝"), 4, "五绝")
+        assert len(servers.split(",")) == 2
+    assert result["poems"] > 0 and not result["errors"]
+    assert run(servers, concurrency=1, seconds=0.1, form="五绝").errors["UNAVAILABLE"]  # stopped
+
+
+def test_a_negative_number_of_replicas_is_refused(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--replicas", "-1", "--seconds", "0.1"])
+    assert "--replicas must not be negative" in capsys.readouterr().err
 
 
 def test_the_in_process_engine_takes_the_servers_max_batch(tiny_model_dir) -> None:

@@ -113,8 +113,8 @@ def model_dir(request: pytest.FixtureRequest) -> Path:
     return Path(chosen).resolve() if chosen else request.getfixturevalue("tiny_model_dir")
 
 
-def start_model(model_dir: Path) -> tuple[Server, str]:
-    """`python -m server.grpc_server` on a free loopback port; (server, host:port)."""
+def start_model(model_dir: Path, port: int = 0) -> tuple[Server, str]:
+    """`python -m server.grpc_server` on a loopback port (0: a free one); (server, host:port)."""
     server = Server(
         [
             sys.executable,
@@ -123,13 +123,13 @@ def start_model(model_dir: Path) -> tuple[Server, str]:
             "--host",
             "127.0.0.1",
             "--port",
-            "0",
+            str(port),
             "--model",
             str(model_dir),
             "--max-batch",
             "8",
         ],
-        dict(os.environ),
+        {**os.environ, "POET_METRICS_PORT": "0"},  # no /metrics: a test may run two model servers at once
     )
     try:
         match = server.wait_for(r"listening on (\S+):(\d+)")
@@ -159,17 +159,11 @@ def page_url(model_address: str) -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def orphan_page_url() -> Iterator[str]:
-    """The page, pointed at a loopback port where no model server listens."""
+def free_port() -> int:
+    """A loopback port where nothing listens now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server, url = start_web(f"127.0.0.1:{port}")
-    try:
-        yield url
-    finally:
-        server.stop()
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -198,8 +192,10 @@ def wait(driver: WebDriver, condition, timeout: float = 10):
 
 
 def choose(driver: WebDriver, input_id: str) -> None:
-    """Click the visible label of a radio button or checkbox, as a person would."""
-    driver.find_element(By.CSS_SELECTOR, f"label[for={input_id}], label:has(#{input_id})").click()
+    """Click the visible label of a radio button or checkbox, as a person would (the modes and forms are
+    there once /api/info has answered)."""
+    selector = f"label[for={input_id}], label:has(#{input_id})"
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, selector), 30)[0].click()
 
 
 def type_text(driver: WebDriver, text: str) -> None:
@@ -292,7 +288,7 @@ def test_bad_input_is_explained_and_blocks_the_button(browser: WebDriver, page_u
     type_text(browser, "春夏秋冬梅兰竹菊松")
     wait(browser, lambda d: message_says(d, "最多 8 个"))
     type_text(browser, "春夏秋冬梅")
-    choose(browser, "form-wujue")
+    choose(browser, "form-五绝")
     wait(browser, lambda d: message_says(d, "五绝只有 4 句"))
     choose(browser, "mode-continue")
     type_text(browser, "白日依山尽，黄河入海流，欲穷千里目，更上一层楼，春眠不觉晓，")
@@ -312,7 +308,7 @@ def test_acrostic_poem_with_tones_and_rhymes(browser: WebDriver, page_url: str, 
     browser.get(page_url)
     wait(browser, lambda d: d.find_element(By.ID, "health").get_attribute("data-state") == "ok", 30)
     choose(browser, "mode-acrostic")
-    choose(browser, "form-qijue")
+    choose(browser, "form-七绝")
     type_text(browser, HEADS)
     wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled())
     browser.find_element(By.ID, "generate").click()
@@ -374,21 +370,112 @@ def test_edit_a_line_and_rewrite_the_rest(browser: WebDriver, page_url: str) -> 
     )
 
 
-def test_model_server_down_is_explained_with_a_retry(browser: WebDriver, orphan_page_url: str) -> None:
-    browser.get(orphan_page_url)
-    wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed(), 30)
-    assert "模型服务" in browser.find_element(By.ID, "error-text").text
-    assert browser.find_element(By.ID, "health").get_attribute("data-state") == "down"
-    browser.find_element(By.ID, "retry").click()
-    wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed(), 30)
-    browser.find_element(By.ID, "generate").click()  # random mode needs no input
+def test_a_page_served_before_the_model_server_waits_for_it(browser: WebDriver, model_dir: Path) -> None:
+    port = free_port()
+    web, url = start_web(f"127.0.0.1:{port}")
+    model = None
+    try:
+        browser.get(url)
+        wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed(), 30)
+        assert "模型服务" in browser.find_element(By.ID, "error-text").text
+        assert browser.find_element(By.ID, "health").get_attribute("data-state") == "down"
+        # Without the contract there is no mode to choose and nothing to send.
+        assert not browser.find_elements(By.CSS_SELECTOR, "input[name=mode]")
+        assert not browser.find_element(By.ID, "generate").is_enabled()
+        assert "正在向模型服务读取" in browser.find_element(By.ID, "hint").text
+        browser.find_element(By.ID, "retry").click()
+        wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed(), 30)
+        model, _ = start_model(model_dir, port)
+        browser.find_element(By.ID, "retry").click()
+        wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled(), 30)  # random mode needs no input
+        assert browser.find_element(By.ID, "mode-random").is_selected()
+        assert not browser.find_element(By.ID, "error").is_displayed()
+        assert browser.find_element(By.ID, "health").get_attribute("data-state") == "ok"
+    finally:
+        web.stop()
+        if model:
+            model.stop()
+    browser.get_log("browser")  # the 503s logged here are expected
+
+
+# Run before the page's own scripts: /api/info answers with other limits and defaults than the engine's, one
+# mode fewer, a 七绝 of six lines, and 自动 writing a 七律 for up to three heads, so that a page that wrote any
+# of them into itself would show the engine's instead.
+OTHER_CONTRACT = """
+const fetchFromServer = window.fetch;
+window.fetch = async (url, options) => {
+  const answer = await fetchFromServer(url, options);
+  if (url !== "/api/info" || !answer.ok) return answer;
+  const info = await answer.json();
+  const field = (name) => info.fields.find((described) => described.name === name);
+  info.max_text = 12;
+  Object.assign(field("n"), { maximum: 3, default: 2 });
+  Object.assign(field("temperature"), { maximum: 1.5, default: 1.2 });
+  Object.assign(field("rhyme_tone"), { default: "仄" });
+  Object.assign(field("meter"), { default: false });
+  const mode = field("mode");
+  Object.assign(mode, { default: "acrostic", choices: mode.choices.slice(0, 3), labels: mode.labels.slice(0, 3) });
+  info.forms = info.forms.slice(1);
+  const quatrain = info.form_shapes.find((shape) => shape.name === "七绝");
+  Object.assign(quatrain, { line_lengths: Array(6).fill(7), marks: Array(3).fill(["，", "。"]).flat(), stanzas: [6] });
+  info.auto_forms = info.auto_forms.filter((row) => row.mode !== "acrostic" || row.lines <= 3)
+    .map((row) => (row.mode === "acrostic" ? { ...row, form: "七律" } : row));
+  window.servedInfo = info;
+  return new Response(JSON.stringify(info), { headers: { "Content-Type": "application/json" } });
+};
+"""
+COMPOSER = """
+const $ = (selector) => document.querySelector(selector);
+const radios = (name) => [...document.querySelectorAll(`input[name=${name}]`)];
+return {
+  modes: radios('mode').map((input) => [input.value, input.labels[0].textContent]),
+  mode: radios('mode').find((input) => input.checked).value,
+  forms: radios('form').map((input) => input.value),
+  maxText: $('#text').maxLength,
+  n: [$('#n').min, $('#n').max, $('#n').value].map(Number),
+  temperature: [Number($('#temperature').max), Number($('#temperature').value)],
+  tones: [...$('#rhyme_tone').options].map((option) => option.value),
+  tone: $('#rhyme_tone').value,
+  switches: Object.fromEntries(['rhyme', 'meter', 'strict_meter', 'no_repeat']
+    .map((name) => [name, document.getElementById(name).checked])),
+};"""
+
+
+def test_the_composer_is_built_from_api_info(browser: WebDriver, page_url: str) -> None:
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": OTHER_CONTRACT})
+    try:
+        browser.get(page_url)
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "input[name=mode]"), 30)
+        info, shown = browser.execute_script("return window.servedInfo"), browser.execute_script(COMPOSER)
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+    fields = {field["name"]: field for field in info["fields"]}
+    assert shown["modes"] == [list(pair) for pair in zip(fields["mode"]["choices"], fields["mode"]["labels"])]
+    assert len(shown["modes"]) == 3 and shown["mode"] == "acrostic" and shown["forms"] == ["", *info["forms"]]
+    assert shown["maxText"] == 12 and shown["n"] == [1, 3, 2] and shown["temperature"] == [1.5, 1.2]
+    assert shown["tones"] == fields["rhyme_tone"]["choices"] and shown["tone"] == "仄"
+    assert shown["switches"] == {name: fields[name]["default"] for name in shown["switches"]}
+    assert not shown["switches"]["meter"] and shown["switches"]["rhyme"]
+    # The forms' shapes and the form 自动 writes are the served ones too (the engine's: 七绝 of 4 lines, up to 8 heads).
+    type_text(browser, "春夏")
+    wait(browser, lambda d: "2 个藏头字 · 七律 8 句" in d.find_element(By.ID, "hint").text)
+    assert (
+        browser.find_element(By.CSS_SELECTOR, "label[for=form-auto]").get_attribute("title")
+        == "自动：1–3 个藏头字写七律"
+    )
+    type_text(browser, "春夏秋冬")
+    wait(browser, lambda d: message_says(d, "藏头字最多 3 个"))
+    choose(browser, "form-七绝")
+    type_text(browser, "春夏秋冬梅兰")
     wait(
         browser,
-        lambda d: d.find_element(By.ID, "error").is_displayed() and d.find_element(By.ID, "generate").is_enabled(),
-        30,
+        lambda d: (
+            "6 个藏头字 · 七绝 6 句" in d.find_element(By.ID, "hint").text
+            and d.find_element(By.ID, "generate").is_enabled()
+        ),
     )
-    assert not browser.find_elements(By.CSS_SELECTOR, ".poem")
-    browser.get_log("browser")  # the 503s logged here are expected
+    type_text(browser, "春夏秋冬梅兰竹")
+    wait(browser, lambda d: message_says(d, "七绝只有 6 句可以藏头"))
 
 
 def test_page_logs_no_script_errors(browser: WebDriver, page_url: str) -> None:
@@ -400,7 +487,7 @@ def test_page_logs_no_script_errors(browser: WebDriver, page_url: str) -> None:
 
 def test_the_continue_example_works_and_no_line_is_padded(browser: WebDriver, page_url: str) -> None:
     browser.get(page_url)
-    assert browser.find_element(By.ID, "form-auto").is_selected()
+    wait(browser, lambda d: d.find_element(By.ID, "form-auto").is_selected(), 30)
     wait(browser, lambda d: "自动：随机写七绝" in d.find_element(By.ID, "hint").text)
     choose(browser, "mode-continue")
     type_text(browser, browser.find_element(By.ID, "text").get_attribute("placeholder"))  # 白日依山尽，黄河入海流。
@@ -408,7 +495,7 @@ def test_the_continue_example_works_and_no_line_is_padded(browser: WebDriver, pa
         browser,
         lambda d: "五绝" in d.find_element(By.ID, "hint").text and d.find_element(By.ID, "generate").is_enabled(),
     )
-    choose(browser, "form-qijue")
+    choose(browser, "form-七绝")
     type_text(browser, "白日依山尽\n")  # Enter ends the line: five characters, never padded to seven
     wait(browser, lambda d: message_says(d, "第 1 句有 5 字，七绝每句 7 字"))
     type_text(browser, "白日依山")
@@ -421,7 +508,7 @@ def test_the_continue_example_works_and_no_line_is_padded(browser: WebDriver, pa
 def test_streaming_shows_each_character_with_the_heads_in_place(browser: WebDriver, page_url: str) -> None:
     browser.get(page_url)
     choose(browser, "mode-acrostic")
-    choose(browser, "form-qijue")
+    choose(browser, "form-七绝")
     type_text(browser, HEADS)
     wait(browser, lambda d: d.find_element(By.ID, "generate").is_enabled())
     # Every render of a poem's grid is recorded as the number of cells filled, however the events are batched.
@@ -451,7 +538,7 @@ def test_phone_layout(browser: WebDriver, page_url: str, tmp_path: Path) -> None
     with phone(browser):
         browser.get(page_url)
         assert not browser.find_element(By.CSS_SELECTOR, ".shortcut").is_displayed()  # no Ctrl + Enter on a phone
-        choose(browser, "form-qilv")
+        choose(browser, "form-七律")
         assert len(write_poem(browser)) == 8
         in_view = (
             "const box = document.querySelector('.poem.done').getBoundingClientRect(); "
@@ -605,7 +692,7 @@ def test_tune_picker_checks_an_opening_by_the_tunes_lines(browser: WebDriver, pa
     wait(browser, lambda d: message_says(d, "如梦令只有 6 句可以藏头，放不下 7 个藏头字"))
     choose(browser, "mode-continue")
     type_text(browser, "常记溪亭日暮春，")
-    choose(browser, "form-qijue")  # a 诗体 again: the tune is let go, and the line of 7 is a 七绝's
+    choose(browser, "form-七绝")  # a 诗体 again: the tune is let go, and the line of 7 is a 七绝's
     assert browser.find_element(By.ID, "tune").get_attribute("value") == ""
     wait(browser, lambda d: "七绝，续写其余 3 句" in d.find_element(By.ID, "hint").text)
 

@@ -21,8 +21,11 @@ from grpc_status import rpc_status
 from client import GenerateResult, InvalidRequest, PoemOut, PoetClient, Progress, ServerBusy, ServerUnavailable
 from client.cli import main as cli_main
 from client.errors import PoetClientError
-from model.engine.types import CancelledError, OverloadedError, Poem, PoemRequest, PoemResult, PoetryError
+from client.poet_client import service_config
+from model.engine.contract import validate
+from model.engine.types import MODES, CancelledError, OverloadedError, Poem, PoemRequest, PoemResult, PoetryError
 from model.engine.types import Progress as EngineProgress
+from model.forms import FORMS
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.grpc_server import build_server, drain
 
@@ -91,6 +94,8 @@ class FakeEngine:
             "max_text": 50,
             "max_batch": 4,
             "max_queue": 2,
+            "form_shapes": [FORMS["五绝"].shape()],
+            "auto_forms": [{"mode": "random", "width": 0, "lines": 0, "form": "五绝"}],
             "not_in_the_contract": 1,
         }
 
@@ -152,10 +157,13 @@ def test_stream_sends_growing_text_per_candidate_then_one_result(address: str) -
         assert texts == [POEM[:end] for end in range(1, len(POEM) + 1)]
 
 
-def test_info_and_health(address: str) -> None:
+def test_info_and_health(address: str, fake: FakeEngine) -> None:
     with PoetClient(address) as client:
-        assert client.info()["model_name"] == "fake" and client.info()["max_queue"] == 2
+        info = client.info()
+        assert info["model_name"] == "fake" and info["max_queue"] == 2
         assert client.health()
+    # The forms' shapes and the engine's automatic choice come through as the engine gave them.
+    assert info["form_shapes"] == fake.info()["form_shapes"] and info["auto_forms"] == fake.info()["auto_forms"]
     with PoetClient("127.0.0.1:1", retries=0) as client:
         assert not client.health()
 
@@ -281,6 +289,61 @@ def test_calls_without_a_deadline_wait_as_long_as_it_takes(address: str) -> None
         assert list(stub.GenerateStream(poet_pb2.GenerateRequest()))[-1].done.poems[0].text == POEM
 
 
+class UnavailableAtFirst(poet_pb2_grpc.PoetServicer):
+    """A server that answers UNAVAILABLE to its first `failures` calls, then a poem; it counts the calls."""
+
+    def __init__(self, failures: int):
+        self.failures, self.calls = failures, 0
+
+    def Generate(self, request, context) -> poet_pb2.GenerateReply:
+        self._fail_at_first(context)
+        return poet_pb2.GenerateReply(form="五绝", poems=[poet_pb2.Poem(text=POEM)])
+
+    def GenerateStream(self, request, context) -> Iterator[poet_pb2.GenerateStreamReply]:
+        self._fail_at_first(context)
+        yield poet_pb2.GenerateStreamReply(done=poet_pb2.GenerateReply(form="五绝", poems=[poet_pb2.Poem(text=POEM)]))
+
+    def _fail_at_first(self, context: grpc.ServicerContext) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "not yet")
+
+
+@pytest.mark.parametrize("method", ["generate", "stream"])
+@pytest.mark.parametrize("retries, failures, calls", [(2, 2, 3), (1, 5, 2), (0, 1, 1)])
+def test_unavailable_is_tried_again_retries_times_by_the_channel(
+    method: str, retries: int, failures: int, calls: int
+) -> None:
+    servicer, server = UnavailableAtFirst(failures), grpc.server(futures.ThreadPoolExecutor(2))
+    poet_pb2_grpc.add_PoetServicer_to_server(servicer, server)  # no health service: gRPC takes it as healthy
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with PoetClient(f"127.0.0.1:{port}", timeout=10, retries=retries) as client:
+            result = client.generate if method == "generate" else lambda: list(client.stream())[-1]
+            if failures < calls:
+                assert result().poems[0].text == POEM
+            else:
+                with pytest.raises(ServerUnavailable) as raised:
+                    result()
+                assert raised.value.code == grpc.StatusCode.UNAVAILABLE and "not yet" in raised.value.en
+    finally:
+        server.stop(0)
+    assert servicer.calls == calls
+
+
+@pytest.mark.parametrize("retries, attempts", [(1, 2), (2, 3), (4, 5), (9, 5)])
+def test_retries_are_the_service_configs_attempts_past_the_first(retries: int, attempts: int) -> None:
+    config = json.loads(service_config(retries))
+    [method] = config["methodConfig"]
+    assert method["name"] == [{"service": "poet.v1.Poet"}]
+    assert method["retryPolicy"]["maxAttempts"] == attempts  # gRPC makes at most 5
+    assert method["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
+    assert config["loadBalancingConfig"] == [{"round_robin": {}}]
+    assert config["healthCheckConfig"] == {"serviceName": "poet.v1.Poet"}
+    assert "methodConfig" not in json.loads(service_config(0))
+
+
 @pytest.mark.slow  # waits out retries: over 2 s
 def test_unavailable_is_retried_until_the_server_comes_up(fake: FakeEngine) -> None:
     with socket.socket() as probe:
@@ -290,7 +353,8 @@ def test_unavailable_is_retried_until_the_server_comes_up(fake: FakeEngine) -> N
     starter = threading.Timer(0.3, lambda: servers.append(build_server(fake, "127.0.0.1", port, 4, 8)[0]))
     starter.start()
     try:
-        with PoetClient(f"127.0.0.1:{port}", retries=6) as client:
+        # The first connection is refused; gRPC connects again a second later, within the last attempts.
+        with PoetClient(f"127.0.0.1:{port}", retries=4) as client:
             assert client.generate().form == "五绝"
     finally:
         starter.join()
@@ -341,6 +405,25 @@ def test_cli_names_an_out_of_range_field(address: str, flags: list[str], needle:
     assert needle in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "field", "choices"),
+    [(["limerick"], "mode", MODES), (["random", "--rhyme-tone", "中"], "rhyme_tone", "平仄")],
+)
+def test_cli_leaves_the_choices_to_the_server_and_prints_its_list(
+    address: str, fake: FakeEngine, monkeypatch: pytest.MonkeyPatch, capsys, flags: list[str], field: str, choices
+) -> None:
+    submit = fake.submit
+
+    def checked(request: PoemRequest, *args, **kwargs) -> FakeTicket:
+        validate(request)  # the engine's check of the contract
+        return submit(request, *args, **kwargs)
+
+    monkeypatch.setattr(fake, "submit", checked)
+    assert cli_main([*flags, "--server", address]) == 2
+    message = capsys.readouterr().err
+    assert message.startswith(field) and all(choice in message for choice in choices), message
+
+
 def test_cli_errors_are_json_with_json(address: str, fake: FakeEngine, capsys) -> None:
     fake.error = PoetryError("藏头字太多", "too many head characters")
     assert cli_main(["acrostic", "春", "--server", address, "--json"]) == 2
@@ -382,8 +465,10 @@ def test_a_drain_answers_not_serving_refuses_new_calls_and_finishes_those_in_fli
 
 
 def test_grpcios_own_concurrency_refusal_reaches_people_in_both_languages(fake: FakeEngine, capsys) -> None:
-    fake.delay = 0.05  # the first stream holds the only RPC slot for about a second
-    serving = build_server(fake, "127.0.0.1", 0, workers=4, max_rpcs=1)
+    # Two RPC slots: the health watch of the clients' channels (client-side health checking; channels
+    # with the same settings share it) holds one, and the first stream the other for about a second.
+    fake.delay = 0.05
+    serving = build_server(fake, "127.0.0.1", 0, workers=4, max_rpcs=2)
     address = f"127.0.0.1:{serving.port}"
     try:
         with PoetClient(address) as client:
@@ -451,3 +536,18 @@ def test_cli_stream_shows_progress_as_plain_lines_off_a_terminal(address: str, c
     assert progress[0] == "0: 春" and progress[-1] == f"0: {POEM}" and len(progress) == len(POEM)
     assert "\r" not in captured.err and "\033" not in captured.err  # no terminal codes in a log
     assert captured.out.splitlines()[0] == "春眠不觉晓，"
+
+
+@pytest.mark.parametrize("script", ["cli", "batch"])
+def test_a_server_list_with_host_names_is_a_usage_error(script: str, tmp_path, capsys) -> None:
+    from client.batch import main as batch_main
+
+    run = {
+        "cli": lambda argv: cli_main(["random", *argv]),
+        "batch": lambda argv: batch_main(["in", "-o", "out", *argv]),
+    }
+    with pytest.raises(SystemExit) as exit_info:
+        run[script](["--server", "poet-a.internal:50051,poet-b.internal:50051"])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert "dns:///" in message and "不收 'poet-a.internal:50051'" in message

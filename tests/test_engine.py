@@ -365,6 +365,10 @@ def test_traditional_acrostic_characters_are_mapped(engine: Engine) -> None:
 def test_info_describes_the_model(engine: Engine) -> None:
     info = engine.info()
     assert info["vocab_size"] == len(engine.tokenizer) and set(info["forms"]) == set(FORMS)
+    shapes = {shape["name"]: shape for shape in info["form_shapes"]}
+    assert [shape["name"] for shape in info["form_shapes"]] == info["forms"]
+    assert shapes["五律"]["line_lengths"] == [5] * 8 and shapes["五律"]["stanzas"] == [8]  # a 诗 is one stanza
+    assert shapes["七绝"]["marks"] == ["，", "。"] * 2 and shapes["七绝"]["pattern"] == "7-7-7-7"
 
 
 @pytest.mark.slow  # builds a copy table: over 2 s

@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from waitress import create_server
 
 from client import PoetClient
+from client.poet_client import FIELDS
+from model.engine.types import FORM_NAMES, MODES
 from proto.poet.v1 import poet_pb2, poet_pb2_grpc
 from server.web import create_app
-from server.web_validation import FIELDS, FORMS, MODES
 from tests.grpc_helpers import running_server
 
 pytestmark = pytest.mark.slow  # hypothesis against live servers
@@ -40,7 +41,7 @@ JSON_VALUES = st.recursive(
 )
 FIELD_NAMES = st.sampled_from(sorted({*FIELDS, "lines", "to"}))  # the generate fields, pinyin's and convert's
 PLAUSIBLE = st.one_of(
-    st.sampled_from([*MODES, *FORMS, "traditional", "simplified", "春夏秋冬", "平", 1, 0.9, True]), JSON_VALUES
+    st.sampled_from([*MODES, *FORM_NAMES, "traditional", "simplified", "春夏秋冬", "平", 1, 0.9, True]), JSON_VALUES
 )
 OBJECTS = st.dictionaries(FIELD_NAMES | TEXT, PLAUSIBLE, max_size=6)
 NESTED = st.integers(1, 8000).flatmap(
@@ -126,7 +127,7 @@ def test_any_query_is_answered(servers: tuple[str, int]) -> None:
 def field_values(field: FieldDescriptor) -> st.SearchStrategy:
     """Values a GenerateRequest field can hold, weighted towards the edges of its range."""
     if field.name in ("mode", "form", "rhyme_tone"):
-        return st.sampled_from([*MODES, *FORMS, "平", "仄", ""]) | st.text(max_size=8)
+        return st.sampled_from([*MODES, *FORM_NAMES, "平", "仄", ""]) | st.text(max_size=8)
     if field.cpp_type == FieldDescriptor.CPPTYPE_STRING:
         return st.sampled_from(["春夏秋冬", "白日依山尽黄河入海流", "床前明月光，疑是地上霜。", "秋夜"]) | st.text(
             max_size=70

@@ -66,3 +66,11 @@ def test_bad_bodies_get_a_bilingual_400(client, body: bytes) -> None:
     assert answer.status_code == 400
     error = answer.get_json()["error"]
     assert error["zh"] and error["en"]
+
+
+def test_every_candidate_of_the_longest_tune_is_read_at_once(client) -> None:
+    from model.forms import tunes
+
+    longest = max(tunes().values(), key=lambda tune: len(tune.line_lengths))
+    lines = ["明月几时有"] * (8 * len(longest.line_lengths))  # the page asks for all eight candidates together
+    assert len(read(client, lines)) == len(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.engine.plan import plan_request
+from model.engine.plan import automatic_forms, plan_request
 from model.engine.types import PoemRequest, PoetryError
 from model.forms import FORMS
 from model.tokenizer import CharTokenizer
@@ -36,6 +36,31 @@ def test_a_whole_quatrain_without_a_form_is_continued_as_a_regulated_poem(tokeni
     quatrain = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
     plan = plan_request(PoemRequest(mode="continue", text=quatrain), tokenizer)
     assert plan.form == FORMS["五律"] and plan.given_lines == 4
+
+
+def test_the_exported_automatic_choice_is_the_one_the_planner_makes(tokenizer: CharTokenizer) -> None:
+    """GetInfo's auto_forms, row by row, against the plan of a request with that mode and count."""
+    texts = {
+        "random": lambda row: "",
+        "theme": lambda row: "秋夜怀人",
+        "acrostic": lambda row: "春夏秋冬梅兰竹菊"[: row["lines"]],
+        "continue": lambda row: "，".join(["白" * row["width"]] * row["lines"]) + ("。" if row["lines"] else "白"),
+    }
+    rows = automatic_forms()
+    for row in rows:
+        if (row["mode"], row["width"], row["lines"]) == ("continue", 5, 0):
+            continue  # no opening reads as lines of 5 before its first line has 5 characters
+        request = PoemRequest(mode=row["mode"], text=texts[row["mode"]](row))
+        assert plan_request(request, tokenizer).form.name == row["form"], row
+    assert {(row["mode"], row["width"]) for row in rows} == {
+        ("random", 0),
+        ("theme", 0),
+        ("acrostic", 0),
+        ("continue", 5),
+        ("continue", 7),
+    }
+    assert [row["lines"] for row in rows if row["mode"] == "acrostic"] == list(range(1, 9))
+    assert [row["form"] for row in rows if row["width"] == 5][3:5] == ["五绝", "五律"]  # a whole 绝句 goes on as a 律诗
 
 
 @pytest.mark.parametrize(

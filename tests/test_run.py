@@ -37,7 +37,12 @@ def children_of(pid: int) -> list[int]:
 
 def test_run_serves_a_poem_and_stops_everything_on_sigterm(tiny_model_dir) -> None:
     web, grpc_port = free_port(), free_port()
-    env = os.environ | {"POET_WEB_PORT": str(web), "POET_GRPC_PORT": str(grpc_port), "POET_MODEL": str(tiny_model_dir)}
+    env = os.environ | {
+        "POET_WEB_PORT": str(web),
+        "POET_GRPC_PORT": str(grpc_port),
+        "POET_MODEL": str(tiny_model_dir),
+        "POET_METRICS_PORT": "0",  # another test may hold the default port
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "server.run"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

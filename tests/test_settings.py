@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from client.settings import ClientSettings
+from client.settings import ClientSettings, grpc_target
 from server.settings import ROOT, ServerSettings, WebSettings
 
 SETTINGS = (ClientSettings, ServerSettings, WebSettings)
@@ -40,6 +40,40 @@ def test_a_value_of_the_wrong_type_names_its_variable() -> None:
 def test_the_client_looks_where_the_server_listens_by_default() -> None:
     server = ServerSettings()
     assert ClientSettings().server == f"{server.host}:{server.port}"
+
+
+@pytest.mark.parametrize(
+    "server, target",
+    [
+        ("127.0.0.1:50051", "127.0.0.1:50051"),  # one address, as it always was
+        ("poet.internal:50051", "poet.internal:50051"),
+        ("dns:///poet.internal:50051", "dns:///poet.internal:50051"),  # every address the name resolves to
+        ("127.0.0.1:51301,127.0.0.1:51302", "ipv4:127.0.0.1:51301,127.0.0.1:51302"),
+        ("10.0.0.5:50051, 10.0.0.6:50051", "ipv4:10.0.0.5:50051,10.0.0.6:50051"),
+        ("[::1]:51301,[::1]:51302", "ipv6:[::1]:51301,[::1]:51302"),
+        ("ipv4:127.0.0.1:51301,127.0.0.1:51302", "ipv4:127.0.0.1:51301,127.0.0.1:51302"),  # gRPC's own list
+    ],
+)
+def test_a_server_setting_becomes_a_grpc_target(server: str, target: str) -> None:
+    assert grpc_target(server) == target
+
+
+@pytest.mark.parametrize(
+    "server, needle",
+    [
+        ("localhost:51301,localhost:51302", "not 'localhost:51301'; for a name that resolves to every replica"),
+        ("127.0.0.1:51301,127.0.0.1", "not '127.0.0.1'"),  # no port
+        ("127.0.0.1:51301,127.0.0.1:99999", "not '127.0.0.1:99999'"),
+        ("::1:51301,::1:51302", "not '::1:51301'"),  # IPv6 without brackets
+        ("127.0.0.1:51301,[::1]:51302", "must be all IPv4 or all IPv6"),
+    ],
+)
+def test_a_list_of_servers_takes_ip_addresses_only(server: str, needle: str) -> None:
+    with pytest.raises(ValueError, match="服务器列表") as raised:
+        grpc_target(server)
+    assert needle in str(raised.value)
+    with pytest.raises(ValueError, match="服务器列表"):  # read from the environment: the process stops at start
+        ClientSettings.from_env({"POET_SERVER": server})
 
 
 def test_the_readme_table_lists_every_setting_with_its_default() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from model.engine.types import MAX_CANDIDATES, MODES, RHYME_TONES, PoemRequest, PoetryError
+from model.engine.types import MAX_CANDIDATES, MODE_LABELS, MODES, RHYME_TONES, PoemRequest, PoetryError
 
 MAX_ECHO = 40  # characters of a bad value an error repeats: a 20,000-character mode must not come back whole
 
@@ -24,8 +24,8 @@ def echo(value: object) -> str:
 @dataclass(frozen=True)
 class Spec:
     """One request field: its type, what it means, and the values it takes (a closed range, with
-    the minimum left open where `above_minimum`; or a list of choices). `nullable` fields may be
-    None (the engine then chooses)."""
+    the minimum left open where `above_minimum`; or a list of choices, with their Chinese names in
+    `labels` where a page shows them). `nullable` fields may be None (the engine then chooses)."""
 
     name: str
     kind: type
@@ -35,6 +35,7 @@ class Spec:
     maximum: float | None = None
     above_minimum: bool = False
     choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
     nullable: bool = False
 
     def range_text(self) -> tuple[str, str]:
@@ -55,7 +56,7 @@ class Spec:
 
 
 SPECS: tuple[Spec, ...] = (
-    Spec("mode", str, "模式", "mode", choices=MODES),
+    Spec("mode", str, "模式", "mode", choices=MODES, labels=tuple(MODE_LABELS.values())),
     Spec("form", str, "诗体或词牌（空：由引擎选）", "form or 词 tune (empty: the engine chooses)"),
     Spec("text", str, "开头、藏头字或主题", "opening, acrostic characters or theme"),
     Spec("n", int, "候选数", "candidates", 1, MAX_CANDIDATES),
@@ -121,6 +122,7 @@ def describe() -> list[dict]:
             "maximum": s.maximum,
             "above_minimum": s.above_minimum,
             "choices": list(s.choices),
+            "labels": list(s.labels),
             "nullable": s.nullable,
         }
         for s in SPECS

@@ -18,7 +18,7 @@ from model.engine.candidate import Candidate, Shared
 from model.engine.check import RULES, check_poem
 from model.engine.contract import describe
 from model.engine.copies import CopyTable
-from model.engine.plan import MAX_PREFIX_TOKENS, Plan, plan_request
+from model.engine.plan import MAX_PREFIX_TOKENS, Plan, automatic_forms, plan_request
 from model.engine.prosody import VocabProsody
 from model.engine.runtime import DecoderRuntime
 from model.engine.types import (
@@ -40,6 +40,7 @@ from model.tokenizer import CharTokenizer, form_token
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
+StepCallback = Callable[[float], None]  # told each decode step's seconds
 OPENING_TOKENS = 2  # every prefix starts [CLS] [form]: their keys and values are computed once per form
 LINE_CHOICES = 2  # versions written of a 律诗's answering lines 4 and 6, the more parallel kept (1: the first)
 
@@ -105,6 +106,7 @@ class Engine:
         precision: str = "f32",
         line_choices: int = LINE_CHOICES,
         tunes_too: bool = True,
+        on_step: StepCallback | None = None,
     ):
         model_dir = Path(model_dir)
         self.tokenizer = CharTokenizer.load(model_dir / "vocab.txt")
@@ -128,6 +130,7 @@ class Engine:
         self.shared = Shared(
             self.tokenizer, VocabProsody(self.tokenizer.tokens), han, CopyTable.load(model_dir), line_choices
         )
+        self.on_step = on_step  # called from the decode thread: whoever watches the engine (the server's metrics)
         self.waiting: deque[Ticket] = deque()
         self.live: list[Candidate] = []
         self.owner: dict[int, Ticket] = {}  # id(candidate) -> its ticket
@@ -182,18 +185,9 @@ class Engine:
                 name: {"constraint": constraint, "zh": zh, "en": en} for name, (constraint, zh, en) in RULES.items()
             },
             "fields": describe(),
-            "tunes": [
-                {
-                    "name": form.name,
-                    "pattern": form.pattern,
-                    "line_lengths": list(form.line_lengths),
-                    "stanzas": list(form.stanzas),
-                    "characters": sum(form.line_lengths),
-                    "marks": list(form.marks),
-                    "repeats": list(form.repeats),
-                }
-                for form in self.tunes.values()
-            ],
+            "tunes": [form.shape() for form in self.tunes.values()],
+            "form_shapes": [FORMS[name].shape() for name in FORM_NAMES],
+            "auto_forms": automatic_forms(),
         }
 
     def close(self) -> None:
@@ -250,6 +244,7 @@ class Engine:
         return self.runtime.row_columns(0, OPENING_TOKENS)
 
     def _step(self) -> None:
+        started = time.perf_counter()
         inputs = np.array([c.next_input() for c in self.live])
         choosing = [c for c in self.live if c.chooses_after_this_feed()]
         # A cell's constraints depend only on the tokens before it, so they go into the same infer call.
@@ -263,6 +258,8 @@ class Engine:
         self.unreported = self._live_tickets()
         for candidate in [c for c in choosing if c.done]:  # a finished candidate leaves while its siblings go on
             self._release_row(candidate)
+        if self.on_step is not None:
+            self.on_step(time.perf_counter() - started)
 
     def _report(self) -> None:
         """Progress and finished results of the last step. Called just before the next infer call:

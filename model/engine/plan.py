@@ -65,6 +65,47 @@ def check_request(request: PoemRequest) -> None:
         raise PoetryError(f"{what_zh}过长（最多 {limit} 字）", f"{what_en} too long (at most {limit} characters)")
 
 
+def of_width(width: int) -> list[Form]:
+    """The 诗 forms whose lines have `width` characters, shortest first (the 绝句, then the 律诗)."""
+    return sorted((f for f in FORMS.values() if f.chars_per_line == width), key=lambda f: f.lines)
+
+
+def acrostic_form(heads: int) -> Form | None:
+    """The form an acrostic that names none gets: the shortest of the default form's width with a line for
+    each head; None where there are more heads than any has lines."""
+    return next((f for f in of_width(FORMS[DEFAULT_FORM].chars_per_line) if f.lines >= heads), None)
+
+
+def max_heads() -> int:
+    """The most heads an acrostic that names no form may have."""
+    return of_width(FORMS[DEFAULT_FORM].chars_per_line)[-1].lines
+
+
+def opening_form(width: int, lines: int) -> Form:
+    """The form an opening of `lines` whole lines of `width` characters gets where it names none: the
+    shortest of its width with room after it, else the longest (a whole 绝句 is continued as a 律诗,
+    and a whole 律诗 given back judged)."""
+    forms = of_width(width)
+    return next((f for f in forms if f.lines > lines), forms[-1])
+
+
+def automatic_forms() -> list[dict]:
+    """The form written where a request names none, for every input that choice hangs on: random's and
+    theme's; an acrostic's by its heads; a continuation's by its opening's line length and whole lines
+    (0 where a mode has no such input). GetInfo exports it, so that a page can say what 自动 writes."""
+    rows = [{"mode": mode, "width": 0, "lines": 0, "form": DEFAULT_FORM} for mode in ("random", "theme")]
+    rows += [
+        {"mode": "acrostic", "width": 0, "lines": heads, "form": acrostic_form(heads).name}
+        for heads in range(1, max_heads() + 1)
+    ]
+    for width in sorted({f.chars_per_line for f in FORMS.values()}):
+        rows += [
+            {"mode": "continue", "width": width, "lines": lines, "form": opening_form(width, lines).name}
+            for lines in range(of_width(width)[-1].lines + 1)
+        ]
+    return rows
+
+
 def plan_acrostic(text: str, form: Form | None, tokenizer: CharTokenizer) -> Plan:
     """Heads on the lines in order (a 叠句 opens as the line it repeats, so it takes none)."""
     heads = clean(text)
@@ -75,13 +116,12 @@ def plan_acrostic(text: str, form: Form | None, tokenizer: CharTokenizer) -> Pla
             raise PoetryError(
                 f"藏头字只能是汉字，“{char}”不是", f"acrostic characters must be Chinese characters; {char!r} is not"
             )
-    longest = FORMS["七律"]
-    if form is None and len(heads) > longest.lines:
+    form = form or acrostic_form(len(heads))
+    if form is None:
+        most = max_heads()
         raise PoetryError(
-            f"藏头字最多 {longest.lines} 个，收到 {len(heads)} 个",
-            f"at most {longest.lines} acrostic characters, got {len(heads)}",
+            f"藏头字最多 {most} 个，收到 {len(heads)} 个", f"at most {most} acrostic characters, got {len(heads)}"
         )
-    form = form or FORMS["七绝" if len(heads) <= 4 else "七律"]
     own_lines = [line for line in range(form.lines) if line not in form.repeats]
     if len(heads) > len(own_lines):
         raise PoetryError(
@@ -124,15 +164,11 @@ def opening_width(complete: list[str], tail: str, form_name: str) -> int:
 
 
 def continuation_form(width: int, lines: int, partial: bool, form_name: str) -> Form:
-    """The asked form, else the shortest of this width with room after the opening (the 律诗 when
-    the opening is a whole one); or a clear error when the opening has more lines than the form.
+    """The asked form, else the one an opening of these lines gets (opening_form); or a clear error
+    when the opening has more lines than the form.
     An opening that fills its form is given back judged, with nothing written: the page's edit of a
     poem's last line asks for just that."""
-    if form_name:
-        form = FORMS[form_name]
-    else:
-        of_width = [f for f in FORMS.values() if f.chars_per_line == width]  # the 绝句, then the 律诗
-        form = next((f for f in of_width if f.lines > lines), of_width[-1])
+    form = FORMS[form_name] if form_name else opening_form(width, lines)
     if lines + partial > form.lines:
         raise PoetryError(
             f"开头有 {lines + partial} 句，{form.name}只有 {form.lines} 句",

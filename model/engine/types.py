@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-MODES = ("random", "continue", "acrostic", "theme")
+MODE_LABELS = {"random": "随机", "continue": "续写", "acrostic": "藏头", "theme": "主题"}  # each mode's Chinese name
+MODES = tuple(MODE_LABELS)
 FORM_NAMES = ("五绝", "七绝", "五律", "七律")
 RHYME_TONES = ("平", "仄")  # 平韵 (the usual) or 仄韵
 MAX_TEXT = 64  # characters of user text: a 七律 opening of seven lines with its marks is 56

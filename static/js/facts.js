@@ -26,17 +26,15 @@ const GLOSSARY = [
   ["得分", SCORE.slice(3)],
   ...Object.values(CHECKS).map(([label, meaning]) => [label, meaning]),
   ["平韵 / 仄韵", "韵脚用平声字（近体诗的常例）或仄声字"],
-  ["自动", "不指定诗体：随机与主题写七绝，藏头按字数，续写按开头"],
+  ["自动", "不指定诗体，由模型按方式选定：藏头看字数，续写看开头；选中「自动」时，提示会说它写哪一种"],
   ["词牌", "词的曲调名，定下句数、每句字数、平仄与韵脚；单调一段，双调分上阕、下阕。可在「词牌」框里搜索"],
 ];
-// Where a poem has no user's text, "kept" says nothing: it is left out.
-const USER_TEXT_MODES = new Set(["continue", "acrostic"]);
-
-function checksNode(poem, mode, tune) {
+// Where the user gave no characters of the poem, "kept" says nothing: it is left out.
+function checksNode(poem, given, tune) {
   const checks = element("ul", "checks");
   for (const [name, said] of Object.entries(CHECKS)) {
     const [label, meaning] = (tune && TUNE_CHECKS[name]) || said;
-    if (!(name in poem.constraints) || (name === "kept" && !USER_TEXT_MODES.has(mode))) continue;
+    if (!(name in poem.constraints) || (name === "kept" && !given?.size)) continue;
     const held = poem.constraints[name];
     const item = element("li", held ? "held" : "broken", `${held ? "✓" : "✗"} ${label}`);
     item.title = meaning;
@@ -56,8 +54,9 @@ function faultsNode(faults, rules) {
   return list;
 }
 
-/** The summary line, the checks and the faults of a finished poem (tune: a 词's, from /api/info). */
-export function factsNodes(poem, { form, mode, rules, tune }) {
+/** The summary line, the checks and the faults of a finished poem (given: the user's characters in it;
+ * tune: a 词's, from /api/info). */
+export function factsNodes(poem, { form, given, rules, tune }) {
   const facts = element("p", "summary");
   // An opening that filled its form (a last line edited) comes back with nothing written and score 0:
   // a mean log-probability of written characters is always below 0.
@@ -67,7 +66,7 @@ export function factsNodes(poem, { form, mode, rules, tune }) {
   const formNode = element("span", "form", tune ? `${form} · ${tune.stanzas.length > 1 ? "双调" : "单调"}` : form);
   if (tune) formNode.title = `词牌 ${form}：${tune.pattern}，${tune.characters} 字`;
   facts.append(formNode, element("span", "rhyme-group", poem.rhyme_group ? `${poem.rhyme_group}韵` : "未押韵"), score);
-  const nodes = [facts, checksNode(poem, mode, tune)];
+  const nodes = [facts, checksNode(poem, given, tune)];
   if (poem.faults?.length) nodes.push(faultsNode(poem.faults, rules));
   return nodes;
 }

@@ -84,7 +84,7 @@ function lineNode(poem, glyphs, i, { given, pinyin, marks, onEdit }) {
 }
 
 /** A finished poem: tones (and 拼音 if given), rhyme marks, facts; each line a button that opens it for editing;
- * a 词 by its 阕. view: {form, mode, given, glyphLines (traditional, if shown), pinyin, rules (from /api/info), onEdit}. */
+ * a 词 by its 阕. view: {form, given, glyphLines (traditional, if shown), pinyin, rules (from /api/info), onEdit}. */
 export function renderFinal(card, poem, view) {
   const glyphs = view.glyphLines || poem.lines;
   const body = card.querySelector(".poem-body");

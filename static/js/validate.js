@@ -1,16 +1,10 @@
-// Checks the input as it is typed, mirroring the model server's rules so mistakes show at once.
+// Checks the input as it is typed, mirroring the model server's rules so mistakes show at once; the
+// limits, the forms' shapes and the form 自动 writes are the contract's (/api/info), and what the page
+// cannot tell here the model server says.
 
+import { autoForms, formShape, maxText, modeLabel } from "./contract.js";
 import { tuneOf } from "./tunes.js";
 
-export const FORMS = {
-  "五绝": { lines: 4, width: 5 },
-  "七绝": { lines: 4, width: 7 },
-  "五律": { lines: 8, width: 5 },
-  "七律": { lines: 8, width: 7 },
-};
-export const MAX_TEXT = 64;
-export const MAX_THEME = 50;
-const MAX_HEADS = 8;
 const HAN = /^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]$/u;
 // CJK Extension B and later: Han characters all the same, but none is in the model's vocabulary.
 const RARE_HAN = /^[\u{20000}-\u{323af}]$/u;
@@ -27,55 +21,65 @@ const ok = (fields) => ({ ok: true, message: "", ...fields });
 const fail = (message) => ({ ok: false, message });
 const waiting = (hint) => ({ ok: false, message: "", hint });
 
-/** A form's shape: {lines, lengths (per line), stanzas (lines per 阕), tune (a 词's, else undefined)}. */
+/** A form's shape: {lines, lengths (per line), stanzas (lines per 阕), marks (closing each line), repeats (叠句),
+ * tune (a 词's, else undefined)}; a form not (yet) known has no lines. */
 export function shapeOf(form) {
   const tune = tuneOf(form);
-  if (tune) return { lines: tune.line_lengths.length, lengths: tune.line_lengths, stanzas: tune.stanzas, tune };
-  const { lines, width } = FORMS[form] || FORMS["七绝"];
-  return { lines, lengths: Array(lines).fill(width), stanzas: [lines], tune: undefined };
+  const shape = tune || formShape(form);
+  if (!shape) return { lines: 0, lengths: [], stanzas: undefined, marks: [], repeats: [], tune: undefined };
+  const { line_lengths: lengths, stanzas, marks, repeats } = shape;
+  return { lines: lengths.length, lengths, stanzas, marks, repeats, tune };
 }
 
-/** The mark a line typed without one gets: 诗 lines alternate ，。; a 词 line ends 。 at the end of its 阕
- * (the engine reads only where lines end, and writes each tune's own marks). */
-function markAt(line, shape) {
-  if (!shape.tune) return line % 2 ? "。" : "，";
-  const ends = shape.stanzas.map((_, k) => shape.stanzas.slice(0, k + 1).reduce((a, b) => a + b, 0) - 1);
-  return ends.includes(line) ? "。" : "，";
+/** The lines an acrostic's heads open, in order: all but a 词's 叠句, which opens as the line it repeats. */
+const headLines = (shape) => [...Array(shape.lines).keys()].filter((line) => !shape.repeats.includes(line));
+
+/** The line lengths an opening may have where no form is named, shortest first. */
+const openingWidths = () => [...new Set(autoForms("continue").map((row) => row.width))].sort((a, b) => a - b);
+
+/** Runs of counts that get the same form, said in a line: "1–4 个藏头字写…，5–8 个藏头字写…". */
+function describeRuns(rows, unit) {
+  const runs = [];
+  for (const { lines, form } of rows) {
+    const last = runs.at(-1);
+    if (last?.form === form && last.to === lines - 1) last.to = lines;
+    else runs.push({ from: lines, to: lines, form });
+  }
+  return runs.map(({ from, to, form }) => `${from === to ? from : `${from}–${to}`} ${unit}写${form}`).join("，");
 }
 
-/** What 自动 means for a mode, said where the form is chosen. */
-export const AUTO_FORM = {
-  random: "自动：随机写七绝",
-  theme: "自动：主题写七绝",
-  acrostic: "自动：四字以内写七绝，多则七律",
-  continue: "自动：由开头定五言或七言，绝句有余地则写绝句，否则律诗",
-};
+/** What 自动 writes in a mode, said where the form is chosen: the engine's choice (/api/info's auto_forms). */
+export function autoText(mode) {
+  if (mode === "acrostic") return `自动：${describeRuns(autoForms(mode), "个藏头字")}`;
+  if (mode === "continue") {
+    return `自动：${openingWidths().map((width) => `${width} 字一句，已有 ${describeRuns(autoForms(mode, width), "句")}`).join("；")}`;
+  }
+  const [row] = autoForms(mode);
+  return row ? `自动：${modeLabel(mode)}写${row.form}` : "";
+}
 
-/** Which form a request will get: the chosen one, else the engine's default for the mode. */
-export function effectiveForm(mode, form, count = 0, width = 7) {
-  if (form) return form;
-  if (mode === "acrostic") return count <= 4 ? "七绝" : "七律";
-  // continue: count is the opening's whole lines; a 绝句 while it has room, else the 律诗
-  if (mode === "continue") return width === 5 ? (count < 4 ? "五绝" : "五律") : count < 4 ? "七绝" : "七律";
-  return "七绝";
+/** The form a request gets: the chosen one, else the engine's choice for its mode and count (undefined where
+ * the engine has none: more heads or lines than any form holds). */
+function formFor(mode, form, count = 0, width = 0) {
+  return form || autoForms(mode, width).find((row) => row.lines === count)?.form;
 }
 
 function checkAcrostic(raw, form) {
   const heads = raw.replace(/\s+/gu, "");
-  const tune = tuneOf(form);
-  // A 词 has a head for each line but its 叠句, which open as the line they repeat.
-  const ownLines = tune ? tune.line_lengths.map((_, line) => line).filter((line) => !(tune.repeats || []).includes(line)) : null;
-  const room = ownLines ? ownLines.length : form ? shapeOf(form).lines : MAX_HEADS;
+  // Without a form, as many heads as the engine's choice has rows for.
+  const room = form ? headLines(shapeOf(form)).length : autoForms("acrostic").at(-1)?.lines || 0;
   if (!heads) return waiting(`输入 1–${room} 个藏头字，每字起一句`);
   const bad = firstNonHan(heads);
   if (bad) return fail(notHan(bad, "藏头字只能是汉字"));
   const count = [...heads].length;
   if (count > room) {
-    return fail(form ? `${form}只有 ${room} 句可以藏头，放不下 ${count} 个藏头字` : `藏头字最多 ${MAX_HEADS} 个，现有 ${count} 个`);
+    return fail(form ? `${form}只有 ${room} 句可以藏头，放不下 ${count} 个藏头字` : `藏头字最多 ${room} 个，现有 ${count} 个`);
   }
-  const chosen = effectiveForm("acrostic", form, count);
-  const given = [...heads].map((char, index) => [ownLines ? ownLines[index] : index, 0, char]);
-  return ok({ text: heads, form: chosen, given, hint: `${count} 个藏头字 · ${chosen} ${shapeOf(chosen).lines} 句，依次以「${[...heads].join("」「")}」起句` });
+  const chosen = formFor("acrostic", form, count);
+  const shape = shapeOf(chosen);
+  const lines = headLines(shape);
+  const given = [...heads].map((char, index) => [lines[index], 0, char]);
+  return ok({ text: heads, form: chosen, given, hint: `${count} 个藏头字 · ${chosen} ${shape.lines} 句，依次以「${[...heads].join("」「")}」起句` });
 }
 
 /** The opening cut into lines: [{line, mark}], the last one possibly without a mark. */
@@ -95,11 +99,13 @@ function splitOpening(raw) {
 }
 
 function openingWidth(complete, tail, form) {
-  if (form) return FORMS[form].width;
+  if (form) return shapeOf(form).lengths[0];
   const widths = new Set(complete.map((piece) => [...piece.line].length));
   if (widths.size) return widths.size === 1 ? [...widths][0] : 0;
-  const length = [...tail].length;  // unpunctuated: lines of 5 when it splits into 5s and not 7s
-  return length % 5 === 0 && length % 7 !== 0 ? 5 : 7;
+  // Unpunctuated, as the engine reads it: lines of the shorter length where it splits into those and not the longer.
+  const [short, long] = [openingWidths()[0], openingWidths().at(-1)];
+  const length = [...tail].length;
+  return length % short === 0 && length % long !== 0 ? short : long;
 }
 
 /** An unmarked tail cut into lines, the k-th of widthAt(k) characters: whole ones count as lines (marked "\n"),
@@ -119,8 +125,8 @@ function cutTail(tail, widthAt) {
 function planOpening(pieces, form, shape) {
   const complete = pieces.filter((piece) => piece.mark);
   const partial = pieces.at(-1).mark ? "" : pieces.at(-1).line;
-  const text = pieces.map((piece, i) => piece.line + (piece.mark === "\n" ? markAt(i, shape) : piece.mark)).join("");
-  if ([...text].length > MAX_TEXT) return fail(`开头最多 ${MAX_TEXT} 字（含标点）`);
+  const text = pieces.map((piece, i) => piece.line + (piece.mark === "\n" ? shape.marks[i] : piece.mark)).join("");
+  if ([...text].length > maxText()) return fail(`开头最多 ${maxText()} 字（含标点）`);
   const given = pieces.flatMap((piece, line) => [...piece.line].map((char, column) => [line, column, char]));
   const rest = shape.lines - complete.length;
   const plan = rest ? `${form}，续写其余 ${rest} 句` : `已是整首${form}，只标平仄与韵`;
@@ -157,38 +163,44 @@ function checkContinue(raw, form) {
   const tail = pieces.at(-1).mark ? "" : pieces.at(-1).line;
   const width = openingWidth(marked, tail, form);
   const wrong = marked.findIndex((piece) => [...piece.line].length !== width);
-  if (width !== 5 && width !== 7) return fail("开头各句须同为五字或七字");
+  if (!openingWidths().includes(width)) return fail(`开头各句须同为 ${openingWidths().join(" 字或 ")} 字`);
   if (wrong >= 0) {
     const other = form ? `；换诗体，或选「自动」由开头定五言七言` : "";
     return fail(`第 ${wrong + 1} 句有 ${[...marked[wrong].line].length} 字，${form || "这首诗"}每句 ${width} 字${other}`);
   }
   pieces = [...marked, ...cutTail(tail, () => width)];  // as the engine reads it: lines typed without marks are lines
-  const chosen = effectiveForm("continue", form, pieces.filter((piece) => piece.mark).length, width);
-  if (pieces.length > FORMS[chosen].lines) return fail(`开头有 ${pieces.length} 句，${chosen}只有 ${FORMS[chosen].lines} 句`);
-  return planOpening(pieces, chosen, shapeOf(chosen));
+  const whole = pieces.filter((piece) => piece.mark).length;
+  // Past the engine's last row the opening has more lines than the longest form of its width: said of that form.
+  const chosen = formFor("continue", form, whole, width) || autoForms("continue", width).at(-1).form;
+  const shape = shapeOf(chosen);
+  if (pieces.length > shape.lines) return fail(`开头有 ${pieces.length} 句，${chosen}只有 ${shape.lines} 句`);
+  return planOpening(pieces, chosen, shape);
 }
 
-function checkTheme(raw) {
+// Random and theme poems name no form of their own: their hint says what 自动 will write.
+const autoHint = (mode, form) => (form ? "" : ` · ${autoText(mode)}`);
+
+// A theme's length is the model server's to judge (its limit is below the text's).
+function checkTheme(raw, form) {
   const theme = raw.trim();
   if (!theme) return waiting("一句话或几个词，模型从中取关键词入诗");
   if (/[A-Za-z0-9]/u.test(theme)) return fail("主题只能用汉字（可带标点）");
   if (![...theme].some(isHan)) return fail("主题里至少要有一个汉字");
-  if ([...theme.replace(/\s+/gu, "")].length > MAX_THEME) return fail(`主题最多 ${MAX_THEME} 字`);  // spaces do not count
-  return ok({ text: theme, form: null, given: [], hint: "模型会从主题中取关键词入诗" });
+  return ok({ text: theme, form: formFor("theme", form), given: [], hint: `模型会从主题中取关键词入诗${autoHint("theme", form)}` });
 }
+
+function checkRandom(_raw, form) {
+  return ok({ text: "", form: formFor("random", form), given: [], hint: `随机模式无需输入，直接作诗${autoHint("random", form)}` });
+}
+
+const CHECKS = { acrostic: checkAcrostic, continue: checkContinue, theme: checkTheme, random: checkRandom };
 
 /** {ok, message, hint, text, form, given} for the current mode, form and input. */
 export function validate(mode, form, raw) {
-  if (form && !FORMS[form] && !tuneOf(form)) return waiting(`正在读取词牌「${form}」…`);
-  if (mode === "acrostic") return checkAcrostic(raw, form);
-  if (mode === "continue") return checkContinue(raw, form);
-  // Random and theme poems name no form of their own: say what 自动 will write.
-  const auto = form ? "" : ` · ${AUTO_FORM[mode]}`;
-  if (mode === "theme") {
-    const result = checkTheme(raw);
-    return result.ok ? { ...result, form: effectiveForm("theme", form), hint: result.hint + auto } : result;
-  }
-  return ok({ text: "", form: effectiveForm("random", form), given: [], hint: `随机模式无需输入，直接作诗${auto}` });
+  if (form && !shapeOf(form).lines) return waiting(`正在读取词牌「${form}」…`);
+  const check = CHECKS[mode];
+  // A mode /api/info lists that the page has no check for: its text goes as typed, for the model server to judge.
+  return check ? check(raw, form) : ok({ text: raw.trim(), form: form || null, given: [], hint: "" });
 }
 
 /** An edited line is acceptable when it has exactly as many Han characters as the line it replaces. */

@@ -116,7 +116,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetInfoReply(_message.Message):
-    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue", "rhyme_tones", "rules", "tunes", "fields")
+    __slots__ = ("model_name", "model_version", "vocab_size", "forms", "modes", "max_candidates", "max_text", "max_batch", "max_queue", "rhyme_tones", "rules", "tunes", "fields", "form_shapes", "auto_forms")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     VOCAB_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +130,8 @@ class GetInfoReply(_message.Message):
     RULES_FIELD_NUMBER: _ClassVar[int]
     TUNES_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
+    FORM_SHAPES_FIELD_NUMBER: _ClassVar[int]
+    AUTO_FORMS_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     model_version: str
     vocab_size: int
@@ -143,10 +145,24 @@ class GetInfoReply(_message.Message):
     rules: _containers.RepeatedCompositeFieldContainer[Rule]
     tunes: _containers.RepeatedCompositeFieldContainer[Tune]
     fields: _containers.RepeatedCompositeFieldContainer[RequestField]
-    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ..., rhyme_tones: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., tunes: _Optional[_Iterable[_Union[Tune, _Mapping]]] = ..., fields: _Optional[_Iterable[_Union[RequestField, _Mapping]]] = ...) -> None: ...
+    form_shapes: _containers.RepeatedCompositeFieldContainer[Tune]
+    auto_forms: _containers.RepeatedCompositeFieldContainer[AutoForm]
+    def __init__(self, model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., vocab_size: _Optional[int] = ..., forms: _Optional[_Iterable[str]] = ..., modes: _Optional[_Iterable[str]] = ..., max_candidates: _Optional[int] = ..., max_text: _Optional[int] = ..., max_batch: _Optional[int] = ..., max_queue: _Optional[int] = ..., rhyme_tones: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ..., tunes: _Optional[_Iterable[_Union[Tune, _Mapping]]] = ..., fields: _Optional[_Iterable[_Union[RequestField, _Mapping]]] = ..., form_shapes: _Optional[_Iterable[_Union[Tune, _Mapping]]] = ..., auto_forms: _Optional[_Iterable[_Union[AutoForm, _Mapping]]] = ...) -> None: ...
+
+class AutoForm(_message.Message):
+    __slots__ = ("mode", "width", "lines", "form")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    FORM_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    width: int
+    lines: int
+    form: str
+    def __init__(self, mode: _Optional[str] = ..., width: _Optional[int] = ..., lines: _Optional[int] = ..., form: _Optional[str] = ...) -> None: ...
 
 class RequestField(_message.Message):
-    __slots__ = ("name", "type", "default_json", "zh", "en", "minimum", "maximum", "above_minimum", "choices", "nullable")
+    __slots__ = ("name", "type", "default_json", "zh", "en", "minimum", "maximum", "above_minimum", "choices", "nullable", "labels")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +173,7 @@ class RequestField(_message.Message):
     ABOVE_MINIMUM_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
     NULLABLE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
     name: str
     type: str
     default_json: str
@@ -167,7 +184,8 @@ class RequestField(_message.Message):
     above_minimum: bool
     choices: _containers.RepeatedScalarFieldContainer[str]
     nullable: bool
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default_json: _Optional[str] = ..., zh: _Optional[str] = ..., en: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., above_minimum: _Optional[bool] = ..., choices: _Optional[_Iterable[str]] = ..., nullable: _Optional[bool] = ...) -> None: ...
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default_json: _Optional[str] = ..., zh: _Optional[str] = ..., en: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., above_minimum: _Optional[bool] = ..., choices: _Optional[_Iterable[str]] = ..., nullable: _Optional[bool] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Tune(_message.Message):
     __slots__ = ("name", "pattern", "line_lengths", "stanzas", "characters", "marks", "repeats")
