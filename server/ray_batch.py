@@ -47,6 +47,7 @@ from server.ray_actor import PoetActor
 PROG = "python -m server.ray_batch"
 LOCAL = "local"  # ray.init's word for a Ray of our own, even where another runs on this machine
 RESTARTS = 3  # times Ray restarts a crashed actor (which reloads its engine), rerunning its unfinished lines
+LOCAL_STARTS = 3
 OBJECT_STORE_BYTES = 80 * 2**20  # Ray's least: records come back inline, too small for the object store
 
 
@@ -113,13 +114,26 @@ class Dispatcher:
             tqdm.write(f"actor {actor} 已退出 / actor {actor} is gone: {error.error_msg}", file=sys.stderr)
 
 
+def start_local(**options: object) -> None:
+    """A local Ray, tried LOCAL_STARTS times: Ray gives its raylet a fixed 30 s to register, which a
+    machine whose cores are all busy (a training run beside it) can overrun."""
+    for attempt in range(1, LOCAL_STARTS + 1):
+        try:
+            ray.init(LOCAL, **options)
+            return
+        except Exception as error:  # Ray raises a bare Exception for this timeout
+            if "timed out during startup" not in str(error) or attempt == LOCAL_STARTS:
+                raise
+            ray.shutdown()
+
+
 def connect(address: str, actors: int, threads: int | None) -> int:
     """Start a local Ray or join a cluster; the OpenVINO threads each actor gets: as asked, else the
     CPUs shared among the actors, at most one node's."""
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}  # the actors' logs stay in Ray's session
     if address == LOCAL:
         cpus = max(os.cpu_count() or 1, actors * (threads or 1))  # every actor fits, though the cores are fewer
-        ray.init(LOCAL, num_cpus=cpus, include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES, **quiet)
+        start_local(num_cpus=cpus, include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES, **quiet)
     else:
         ray.init(address, **quiet)
     if threads:
