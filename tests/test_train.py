@@ -7,8 +7,10 @@ import json
 import math
 import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,8 +107,8 @@ def test_masked_windows_mask_fifteen_percent_80_10_10(tmp_path: Path, tokenizer:
     assert 0.06 < counts["kept"] / counts["chosen"] < 0.15, counts
 
 
-def run_train(data_dir: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
-    command = [
+def train_command(data_dir: Path, out: Path, *flags: str) -> list[str]:
+    return [
         sys.executable,
         "-W",
         "ignore",
@@ -128,8 +130,16 @@ def run_train(data_dir: Path, out: Path, *flags: str) -> subprocess.CompletedPro
         "fp32",
         *flags,
     ]
+
+
+def run_train(data_dir: Path, out: Path, *flags: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        command, cwd=ROOT, env=os.environ | {"POET_TRAIN_THREADS": "1"}, capture_output=True, text=True, timeout=120
+        train_command(data_dir, out, *flags),
+        cwd=ROOT,
+        env=os.environ | {"POET_TRAIN_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -182,6 +192,27 @@ def test_a_run_killed_after_its_checkpoint_logs_each_step_once_when_resumed(data
     run_train(data_dir, out, "--max-steps", "6", "--log-every", "1", "--eval-every", "100", "--resume")
     steps = [r["step"] for r in log_records(out) if "loss" in r]
     assert steps == [1, 2, 3, 4, 5, 6] and all(r.get("loss") != 9.0 for r in log_records(out))
+
+
+def test_sigterm_checkpoints_the_step_reached_saves_no_model_and_fails_so_a_pipeline_stops(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "stopped"
+    command = train_command(data_dir, out, "--max-steps", "100000", "--log-every", "1", "--eval-every", "100000")
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=os.environ | {"POET_TRAIN_THREADS": "1"}, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 90
+    while not (out / "train.log").exists() or (out / "train.log").read_text().count("\n") < 3:
+        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    saved = torch.load(out / "checkpoint.pt", weights_only=False)["step"]
+    assert saved >= 3 and saved == log_records(out)[-1]["step"], "the checkpoint is not the last step logged"
+    assert not (out / "model").exists(), "an unfinished run saved a model that marks it done"
+    run_train(data_dir, out, "--max-steps", str(saved + 2), "--log-every", "1", "--eval-every", "100000", "--resume")
+    assert [r["step"] for r in log_records(out) if "loss" in r] == list(range(1, saved + 3))
 
 
 def test_dev_perplexity_is_logged_for_verse_and_ci_apart(data_dir: Path, tmp_path: Path) -> None:

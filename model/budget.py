@@ -1,0 +1,104 @@
+"""Equal compute for the student trained alone and the student distilled from the teacher.
+
+    python -m model.budget --init runs/student_init --teacher-size 8x512 --minutes 120 --out runs/student_budget.json
+
+A distilled step also runs the teacher forward, so at equal compute it gets fewer steps. Budgets
+are steps, not minutes: a run cut by a clock ends with its learning rate still high, and a clock
+measures the machine of the day (they differ between sessions) and its neighbours. So this measures
+both steps once, on the same real training batches in alternating rounds (a teacher of the
+teacher's shape with random weights: a step's cost does not depend on the values), turns the
+minutes into each arm's steps and writes them with the CPU to --out. Later calls only read that
+file, so a pipeline resumed on another machine keeps the same budgets. Prints "ALONE KD".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from bench.engine import cpu_summary
+from model.batches import PoemBatches, fits, read_poems
+from model.modeling import ModelSize, new_model
+from model.train import ROOT, batch_loss, initial_model, precision_of, vocabulary
+
+
+def step_seconds(
+    model: torch.nn.Module,
+    teacher: torch.nn.Module | None,
+    source: PoemBatches,
+    batch_size: int,
+    steps: int,
+    autocast: torch.dtype | None,
+    seed: int,
+) -> float:
+    """Mean wall seconds of `steps` training steps as `model.train` takes them (the batch, forward,
+    backward, clipping, AdamW). The mean, not the median: a long 词 batch costs what it costs."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    for _ in range(steps):
+        batch = source.batch(rng, batch_size)
+        with torch.autocast("cpu", dtype=autocast or torch.float32, enabled=autocast is not None):
+            loss, _ = batch_loss(model, "finetune", batch, teacher, kd_weight=0.5)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    return (time.perf_counter() - started) / steps
+
+
+def measure(args: argparse.Namespace) -> dict:
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    tokenizer = vocabulary(args.data)
+    student = initial_model("finetune", str(args.init), tokenizer, ModelSize.parse("4x256", args.positions)).train()
+    teacher = new_model(len(tokenizer), ModelSize.parse(args.teacher_size, args.positions), causal=True).eval()
+    poems = [p for p in read_poems(args.data / "train.jsonl") if fits(tokenizer, p, args.positions)]
+    source = PoemBatches(poems, tokenizer)
+    autocast = precision_of("auto", "cpu")
+    arms: dict[str, list[float]] = {"alone": [], "kd": []}
+    for round_ in range(args.rounds + 1):  # round 0 warms both up and is not counted
+        for arm, taught_by in (("alone", None), ("kd", teacher)):
+            seconds = step_seconds(student, taught_by, source, args.batch_size, args.steps, autocast, round_)
+            if round_:
+                arms[arm].append(seconds)
+    per_step = {arm: statistics.median(values) for arm, values in arms.items()}
+    return {
+        "cpu": cpu_summary(),
+        "bf16": autocast is not None,
+        "minutes": args.minutes,
+        "batch_size": args.batch_size,
+        "teacher_size": args.teacher_size,
+        "seconds_per_step": {arm: round(value, 4) for arm, value in per_step.items()},
+        "steps": {arm: int(args.minutes * 60 / value) for arm, value in per_step.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--init", type=Path, required=True, help="the students' starting weights")
+    parser.add_argument("--teacher-size", default="8x512")
+    parser.add_argument("--minutes", type=float, required=True, help="each arm's compute on this machine")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=ROOT / "data")
+    parser.add_argument("--positions", type=int, default=192)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=40, help="steps a round (both arms: the same batches)")
+    args = parser.parse_args(argv)
+    if not args.out.exists():
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(measure(args), indent=1) + "\n", encoding="utf-8")
+    steps = json.loads(args.out.read_text(encoding="utf-8"))["steps"]
+    print(steps["alone"], steps["kd"])
+
+
+if __name__ == "__main__":
+    main()
