@@ -39,7 +39,7 @@ done_ runs/teacher || train --init scratch --out runs/teacher --size 8x512 --max
     --checkpoint-minutes 10 --seed 3
 done_ runs/student_kd || train --out runs/student_kd "${student[@]}" --max-steps "$kd_steps" --teacher runs/teacher/model
 best=$($PY -m model.compare runs/student_kd runs/student_alone)
-[ -f runs/shipped ] || { $PY -m model.ship "$best/model" --version "${SHIP_VERSION:-$(basename "$best")}" && echo "$best" > runs/shipped; }
+[ -f runs/shipped ] || { $PY -m model.ship "$best/model" --version "${SHIP_VERSION:-$(date +%Y.%m.%d)}" && echo "$best" > runs/shipped; }
 done_ runs/student_half || train --init scratch --out runs/student_half --size 2x128 --max-positions 192 \
     --batch-size 32 --max-steps "$HALF_STEPS" --lr 1e-3 --warmup 500 --eval-every 2000 --seed 5 \
     --teacher runs/teacher/model
