@@ -57,7 +57,7 @@ def measure(args: argparse.Namespace) -> dict:
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     tokenizer = vocabulary(args.data)
-    student = initial_model("finetune", str(args.init), tokenizer, ModelSize.parse("4x256", args.positions)).train()
+    student = initial_model("finetune", str(args.init), tokenizer, ModelSize.parse(args.size, args.positions)).train()
     teacher = new_model(len(tokenizer), ModelSize.parse(args.teacher_size, args.positions), causal=True).eval()
     poems = [p for p in read_poems(args.data / "train.jsonl") if fits(tokenizer, p, args.positions)]
     source = PoemBatches(poems, tokenizer)
@@ -74,6 +74,7 @@ def measure(args: argparse.Namespace) -> dict:
         "bf16": autocast is not None,
         "minutes": args.minutes,
         "batch_size": args.batch_size,
+        "student": args.init if args.init != "scratch" else args.size,
         "teacher_size": args.teacher_size,
         "seconds_per_step": {arm: round(value, 4) for arm, value in per_step.items()},
         "steps": {arm: int(args.minutes * 60 / value) for arm, value in per_step.items()},
@@ -82,7 +83,8 @@ def measure(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--init", type=Path, required=True, help="the students' starting weights")
+    parser.add_argument("--init", required=True, help="the students' starting weights, or 'scratch'")
+    parser.add_argument("--size", default="4x256", help="LAYERSxHIDDEN of a student from scratch")
     parser.add_argument("--teacher-size", default="8x512")
     parser.add_argument("--minutes", type=float, required=True, help="each arm's compute on this machine")
     parser.add_argument("--out", type=Path, required=True)
