@@ -25,7 +25,7 @@ import torch
 from bench.engine import cpu_summary
 from model.batches import PoemBatches, fits, read_poems
 from model.modeling import ModelSize, new_model
-from model.train import ROOT, batch_loss, initial_model, precision_of, vocabulary
+from model.train import ROOT, initial_model, precision_of, training_step, vocabulary
 
 
 def step_seconds(
@@ -37,19 +37,13 @@ def step_seconds(
     autocast: torch.dtype | None,
     seed: int,
 ) -> float:
-    """Mean wall seconds of `steps` training steps as `model.train` takes them (the batch, forward,
-    backward, clipping, AdamW). The mean, not the median: a long 词 batch costs what it costs."""
+    """Mean wall seconds of `steps` of `model.train`'s own training step, the batch built inside the
+    timing. The mean, not the median: a long 词 batch costs what it costs."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     rng = random.Random(seed)
     started = time.perf_counter()
     for _ in range(steps):
-        batch = source.batch(rng, batch_size)
-        with torch.autocast("cpu", dtype=autocast or torch.float32, enabled=autocast is not None):
-            loss, _ = batch_loss(model, "finetune", batch, teacher, kd_weight=0.5)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        training_step(model, optimizer, "finetune", source.batch(rng, batch_size), "cpu", autocast, teacher, 0.5)
     return (time.perf_counter() - started) / steps
 
 

@@ -105,6 +105,28 @@ def batch_loss(
     return loss, read
 
 
+def training_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    stage: str,
+    batch: dict[str, torch.Tensor],
+    device: str,
+    autocast: torch.dtype | None,
+    teacher: torch.nn.Module | None = None,
+    kd_weight: float = 0.0,
+    kd_temperature: float = 2.0,
+) -> tuple[torch.Tensor, int]:
+    """One optimizer step on a batch: the loss under autocast, backward, gradients clipped to norm 1,
+    AdamW. Returns the loss and the tokens read."""
+    with torch.autocast(device, dtype=autocast or torch.float32, enabled=autocast is not None):
+        loss, read = batch_loss(model, stage, batch, teacher, kd_weight, kd_temperature)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return loss, read
+
+
 def dev_perplexity(model: torch.nn.Module, tokenizer: CharTokenizer, dev: list[dict]) -> float:
     if not dev:
         return float("nan")
@@ -193,12 +215,9 @@ def train(args: argparse.Namespace) -> None:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.lr, args.warmup, args.max_steps)
         batch = {k: v.to(args.device) for k, v in source.batch(rng, args.batch_size).items()}
-        with torch.autocast(args.device, dtype=autocast or torch.float32, enabled=autocast is not None):
-            loss, read = batch_loss(model, args.stage, batch, teacher, args.kd_weight, args.kd_temperature)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        loss, read = training_step(
+            model, optimizer, args.stage, batch, args.device, autocast, teacher, args.kd_weight, args.kd_temperature
+        )
         step, tokens = step + 1, tokens + read
         progress.update(1)
         record = None
