@@ -4,8 +4,8 @@
 
 Each row is what `python -m client MODE --form FORM --text TEXT --seed SEED` asks (the same
 engine, the same seed: the same poem). Prints one line a poem: mode, form, text, seed, the theme's
-keywords, the poem, its rhyme group and its faults (the user's own marked 用户). For the 词, the ten
-most-written tunes, random, seeds 1-10. Read them before calling new weights better.
+keywords, the poem, its rhyme group and its faults (the user's own marked 用户). For the 词, the
+tunes bench.quality writes (the ten most written), random, seeds 1-10. Read them before calling new weights better.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.quality_ci import SAMPLE_TUNES
 from model.engine.engine import Engine
 from model.engine.router import Router, open_engine
 from model.engine.types import MODE_LABELS, PoemRequest
@@ -34,12 +35,11 @@ VERSE = [  # mode, form, text, seed, rhyme tone
     ("continue", "五绝", "千山鸟飞绝，万径人踪灭。", 13, "平"),
     ("random", "七绝", "", 14, "仄"),
 ]
-TUNES = ["浣溪沙", "水调歌头", "鹧鸪天", "菩萨蛮", "念奴娇", "满江红", "西江月", "临江仙", "蝶恋花", "减字木兰花"]
 
 
-def requests() -> list[PoemRequest]:
+def requests(tunes: list[str]) -> list[PoemRequest]:
     verse = [PoemRequest(mode=m, form=f, text=t, seed=s, rhyme_tone=tone) for m, f, t, s, tone in VERSE]
-    return verse + [PoemRequest(form=tune, seed=seed) for seed, tune in enumerate(TUNES, start=1)]
+    return verse + [PoemRequest(form=tune, seed=seed) for seed, tune in enumerate(tunes, start=1)]
 
 
 def sample_line(engine: Engine | Router, request: PoemRequest) -> str:
@@ -48,7 +48,7 @@ def sample_line(engine: Engine | Router, request: PoemRequest) -> str:
     asked = " ".join(
         part
         for part in (
-            "词" if request.form in TUNES else MODE_LABELS[request.mode],
+            "词" if request.form in engine.tunes else MODE_LABELS[request.mode],
             "仄韵" if request.rhyme_tone == "仄" else "",
             request.form,
             request.text,
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     engine = open_engine(args.model, max_batch=8, max_queue=64)
     try:
-        for request in requests():
+        for request in requests(list(engine.tunes)[:SAMPLE_TUNES]):
             print(sample_line(engine, request), flush=True)
     finally:
         engine.close()
