@@ -1,4 +1,5 @@
-"""Print the run folder whose last dev perplexity is lowest (the experiment's winner).
+"""Print the run folder whose last dev perplexity is lowest (the experiment's winner); the reader
+of the dev evaluations in a run's log, which `model.curves` draws too.
 
 python -m model.compare RUN [RUN ...]
 """
@@ -7,16 +8,32 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DevPoint:
+    """One dev evaluation a run logged: perplexity of the regular poems, and of the 词 where dev has some."""
+
+    step: int
+    tokens: int
+    ppl: float
+    ppl_ci: float | None
+
+
+def dev_curve(run: Path) -> list[DevPoint]:
+    """Every dev evaluation in a run's train.log (written by `model.train`), in order."""
+    records = [json.loads(line) for line in (run / "train.log").read_text(encoding="utf-8").splitlines()]
+    return [DevPoint(r["step"], r["tokens"], r["dev_ppl"], r.get("dev_ppl_ci")) for r in records if "dev_ppl" in r]
 
 
 def last_dev_ppl(run: Path) -> float:
     """The final dev perplexity a run logged."""
-    values = [json.loads(line).get("dev_ppl") for line in (run / "train.log").read_text().splitlines()]
-    found = [v for v in values if v is not None]
-    if not found:
+    curve = dev_curve(run)
+    if not curve:
         raise SystemExit(f"{run} logged no dev perplexity")
-    return found[-1]
+    return curve[-1].ppl
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,7 @@
 
     python -m model.curves runs/teacher runs/student_alone runs/student_kd --out model/curves.png
 
-Reads each run's train.log (written by `model.train`) and draws dev perplexity of the regular poems
+Reads each run's train.log (`model.compare.dev_curve`) and draws dev perplexity of the regular poems
 and of the 词 (log scale) against the tokens that run read. Tokens, not steps: the teacher's batches
 are twice the students'. A student's axis counts its own tokens only, not those of the weights it
 started from. Prints the points too, for the card's tables.
@@ -11,8 +11,6 @@ started from. Prints the points too, for the card's tables.
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -20,19 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402 (the backend first)
 
-
-@dataclass(frozen=True)
-class DevPoint:
-    step: int
-    tokens: int
-    ppl: float
-    ppl_ci: float | None
-
-
-def dev_curve(run: Path) -> list[DevPoint]:
-    """Every dev evaluation a run logged, in order."""
-    records = [json.loads(line) for line in (run / "train.log").read_text(encoding="utf-8").splitlines()]
-    return [DevPoint(r["step"], r["tokens"], r["dev_ppl"], r.get("dev_ppl_ci")) for r in records if "dev_ppl" in r]
+from model.compare import DevPoint, dev_curve  # noqa: E402
 
 
 def plot(curves: dict[str, list[DevPoint]], out: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model import curves
+from model import compare, curves
 
 
 def write_log(run: Path, records: list[dict]) -> Path:
@@ -25,11 +25,11 @@ def test_the_dev_points_of_each_run_are_read_in_order_and_drawn(tmp_path: Path, 
         ],
     )
     verse_only = write_log(tmp_path / "old", [{"step": 10, "tokens": 50, "dev_ppl": 80.0}])
-    assert curves.dev_curve(teacher) == [
-        curves.DevPoint(100, 200, 150.0, 300.0),
-        curves.DevPoint(200, 400, 90.5, 180.0),
+    assert compare.dev_curve(teacher) == [
+        compare.DevPoint(100, 200, 150.0, 300.0),
+        compare.DevPoint(200, 400, 90.5, 180.0),
     ]
-    assert curves.dev_curve(verse_only) == [curves.DevPoint(10, 50, 80.0, None)]
+    assert compare.dev_curve(verse_only) == [compare.DevPoint(10, 50, 80.0, None)]
     out = tmp_path / "curves.png"
     curves.main([str(teacher), str(verse_only), "--out", str(out)])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
