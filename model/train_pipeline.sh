@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 DEVICE=${DEVICE:-cpu}  # cuda where a GPU is at hand: the same script, unchanged
 TEACHER_STEPS=${TEACHER_STEPS:-16000}
+TEACHER_SIZE=8x512  # the teacher trained, and the one the distilled step is timed with
 STUDENT_MINUTES=${STUDENT_MINUTES:-120}
 HALF_STEPS=${HALF_STEPS:-8000}  # ~0.5 s a step on 2 cores, most of it the teacher
 [ -f data/train.jsonl ] || $PY -m model.data
@@ -30,11 +31,11 @@ done_() { [ -f "$1/model/model.safetensors" ]; }
 STUDENT_INIT_COMMIT=d17354f
 [ -f runs/student_init/model.safetensors ] || { mkdir -p runs/student_init && for f in config.json vocab.txt model.safetensors; do
     git show "$STUDENT_INIT_COMMIT:model/weights/$f" > "runs/student_init/$f"; done; }
-read -r alone_steps kd_steps <<< "$($PY -m model.budget --init runs/student_init --teacher-size 8x512 \
+read -r alone_steps kd_steps <<< "$($PY -m model.budget --init runs/student_init --teacher-size "$TEACHER_SIZE" \
     --minutes "$STUDENT_MINUTES" --out runs/student_budget.json)"
 student=(--init runs/student_init --max-positions 192 --batch-size 32 --lr 5e-4 --warmup 300 --eval-every 1000 --seed 4)
 done_ runs/student_alone || train --out runs/student_alone "${student[@]}" --max-steps "$alone_steps"
-done_ runs/teacher || train --init scratch --out runs/teacher --size 8x512 --max-positions 192 \
+done_ runs/teacher || train --init scratch --out runs/teacher --size "$TEACHER_SIZE" --max-positions 192 \
     --batch-size 64 --max-steps "$TEACHER_STEPS" --lr 6e-4 --warmup 1000 --eval-every 1000 \
     --checkpoint-minutes 10 --seed 3
 done_ runs/student_kd || train --out runs/student_kd "${student[@]}" --max-steps "$kd_steps" --teacher runs/teacher/model

@@ -1,5 +1,5 @@
-"""Shared fixtures: a tiny random BERT exported to OpenVINO (fast unit and integration tests)
-and the shipped model."""
+"""Shared fixtures: a tiny random BERT exported to OpenVINO (fast unit and integration tests),
+the shipped model, and training data made from the fixture corpus."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_MODEL = ROOT / "model" / "weights"
+FIXTURE_CORPUS = Path(__file__).resolve().parent / "fixtures" / "chinese-poetry"
 
 
 def make_tiny_model(directory: Path, layers: int = 2, hidden: int = 64) -> Path:
@@ -45,6 +46,20 @@ def engine(tiny_model_dir: Path):
     engine = Engine(tiny_model_dir, max_batch=32, max_queue=64)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """train/dev/test.jsonl and pretrain.txt made by model.data from the fixture corpus."""
+    from model import data
+
+    out = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data, "DEV_PERCENT", 50)  # a handful of poems: make sure dev is not empty
+        splits, pretrain, tunes = data.build_splits(FIXTURE_CORPUS)
+    data.add_keywords([poem for poems in splits.values() for poem in poems])
+    data.write_outputs(out, splits, pretrain, tunes)
+    return out
 
 
 @pytest.fixture(scope="module")

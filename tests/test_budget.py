@@ -7,21 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from model import budget, data
+from model import budget
 from model.modeling import ModelSize, new_model
 from model.tokenizer import CharTokenizer
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # training steps
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "chinese-poetry"
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    splits, pretrain, tunes = data.build_splits(FIXTURE)
-    data.add_keywords([poem for poems in splits.values() for poem in poems])
-    data.write_outputs(out, splits, pretrain, tunes)
-    return out
 
 
 def test_the_distilled_arm_gets_fewer_steps_and_the_budget_is_measured_once(

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from model import data
 from model.batches import IGNORE, MaskedWindows, PoemBatches, read_poems
 from model.distill import kd_loss
 from model.modeling import ModelSize, fit_model, new_model
@@ -25,20 +24,7 @@ from model.train import batch_loss, learning_rate
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # training runs
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "chinese-poetry"
 TINY = ModelSize(layers=2, hidden=32, heads=2, ffn=64, max_positions=96)
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """train/dev/test.jsonl and pretrain.txt made by model.data from the fixture corpus."""
-    out = tmp_path_factory.mktemp("data")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(data, "DEV_PERCENT", 50)  # a handful of poems: make sure dev is not empty
-        splits, pretrain, tunes = data.build_splits(FIXTURE)
-    data.add_keywords([poem for poems in splits.values() for poem in poems])
-    data.write_outputs(out, splits, pretrain, tunes)
-    return out
 
 
 @pytest.fixture(scope="module")
