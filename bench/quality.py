@@ -26,6 +26,7 @@ import json
 import statistics
 from collections import defaultdict
 from collections.abc import Container
+from contextlib import closing
 from pathlib import Path
 
 from bench import quality_ci
@@ -122,6 +123,11 @@ def masters(test: Path) -> list[dict]:
     return poems
 
 
+def bench_engine(model_dir: Path) -> Engine:
+    """The engine that writes every quality figure's poems: a whole bench queued at once, 64 rows a batch."""
+    return Engine(model_dir, max_batch=64, max_queue=4096)
+
+
 def run(engine: Engine, per_cell: int) -> dict[tuple[str, str], list[dict]]:
     tickets = []
     for mode in MODES:
@@ -160,12 +166,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     args = parser.parse_args(argv)
     corpus = training_lines(args.data / "train.jsonl", args.model)
-    engine = Engine(args.model, max_batch=64, max_queue=4096)
-    try:
+    with closing(bench_engine(args.model)) as engine:
         cells = run(engine, args.per_cell)
         ci_cells = quality_ci.ours(engine, args.per_cell) if engine.tunes else None
-    finally:
-        engine.close()
+        tunes = engine.tunes
     ours = [p for poems in cells.values() for p in poems]
     columns = ["well_formed", "kept", *figures(ours, corpus)]
     print(f"{'':16s}" + " ".join(f"{c:>12s}" for c in columns))
@@ -187,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         "targets: well_formed, kept, rhyme, meter 1.0; 重韵 0; repeat_rate ≤ 1.5 × the masters'; "
         "对仗 ≥ 0.8 × the masters'; copied_lines ≤ 0.03"
     )
-    ci = quality_ci.report(ci_cells, engine.tunes, args.data / "test_ci.jsonl") if ci_cells else None
+    ci = quality_ci.report(ci_cells, tunes, args.data / "test_ci.jsonl") if ci_cells else None
     print(json.dumps({"ours": overall, "masters": master, "ci": ci}, ensure_ascii=False))
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import closing
 from pathlib import Path
 
 import torch
 
 from bench.engine import cpu_summary
-from bench.quality import run
-from model.engine.engine import Engine
+from bench.quality import bench_engine, run
 from model.modeling import load_causal
 from model.score import poems_nll, read_poems_file, summary
 from model.tokenizer import CharTokenizer
@@ -31,11 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def written(model_dir: Path, per_cell: int) -> list[tuple[str, str]]:
     """(form, text) of the poems one model writes for bench.quality's prompts."""
-    engine = Engine(model_dir, max_batch=64, max_queue=4096)
-    try:
+    with closing(bench_engine(model_dir)) as engine:
         cells = run(engine, per_cell)
-    finally:
-        engine.close()
     return [(form, poem["text"]) for (_, form), poems in cells.items() for poem in poems]
 
 
