@@ -1,6 +1,6 @@
 """Equal compute for the student trained alone and the student distilled from the teacher.
 
-    python -m model.budget --init runs/student_init --teacher-size 8x512 --minutes 120 --out runs/student_budget.json
+    python -m model.budget --init runs/student_init --teacher-size 8x512 --minutes 90 --out runs/student_budget.json
 
 A distilled step also runs the teacher forward, so at equal compute it gets fewer steps. Budgets
 are steps, not minutes: a run cut by a clock ends with its learning rate still high, and a clock

@@ -22,7 +22,7 @@ PY=${PY:-.venv/bin/python}
 DEVICE=${DEVICE:-cpu}  # cuda where a GPU is at hand: the same script, unchanged
 TEACHER_STEPS=${TEACHER_STEPS:-16000}
 TEACHER_SIZE=8x512  # the teacher trained, and the one the distilled step is timed with
-STUDENT_MINUTES=${STUDENT_MINUTES:-120}
+STUDENT_MINUTES=${STUDENT_MINUTES:-90}  # the budget runs/student_budget.json was measured with
 HALF_STEPS=${HALF_STEPS:-8000}  # ~0.5 s a step on 2 cores, most of it the teacher
 [ -f data/train.jsonl ] || $PY -m model.data
 train() { $PY -W ignore -m model.train --stage finetune --device "$DEVICE" --resume "$@"; }
