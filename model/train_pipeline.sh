@@ -16,6 +16,7 @@
 # 7. the better of the two by dev perplexity is shipped (`model.ship`).
 # 8. the half-cost student (2 × 128, half the served decode step; `bench.step_cost`), from scratch,
 #    distilled, HALF_STEPS batches of 32: reported in the model card, not shipped.
+# 9. the model card's figures for all of them, into runs/report/ (model/report.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -44,3 +45,4 @@ best=$($PY -m model.compare runs/student_kd runs/student_alone)
 done_ runs/student_half || train --init scratch --out runs/student_half --size 2x128 --max-positions 192 \
     --batch-size 32 --max-steps "$HALF_STEPS" --lr 1e-3 --warmup 500 --eval-every 2000 --seed 5 \
     --teacher runs/teacher/model
+bash model/report.sh
