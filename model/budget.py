@@ -9,6 +9,11 @@ both steps once, on the same real training batches in alternating rounds (a teac
 teacher's shape with random weights: a step's cost does not depend on the values), turns the
 minutes into each arm's steps and writes them with the CPU to --out. Later calls only read that
 file, so a pipeline resumed on another machine keeps the same budgets. Prints "ALONE KD".
+
+Where the lone arm has run and the distilled step has changed since (its loss got faster), measure
+again with its steps pinned: the distilled arm gets them times the ratio of the two steps' costs.
+
+    python -m model.budget --init runs/student_init --alone-steps 17657 --out runs/student_budget.json
 """
 
 from __future__ import annotations
@@ -63,15 +68,19 @@ def measure(args: argparse.Namespace) -> dict:
             if round_:
                 arms[arm].append(seconds)
     per_step = {arm: statistics.median(values) for arm, values in arms.items()}
+    # The distilled arm's steps from the ratio of the two, timed in the same rounds: a run pinned to
+    # --alone-steps (the lone arm already trained) gets a fair budget on a faster or slower day too.
+    alone = args.alone_steps or int(args.minutes * 60 / per_step["alone"])
+    steps = {"alone": alone, "kd": int(alone * per_step["alone"] / per_step["kd"])}
     return {
         "cpu": cpu_summary(),
         "bf16": autocast is not None,
-        "minutes": args.minutes,
+        "minutes": round(alone * per_step["alone"] / 60, 1),
         "batch_size": args.batch_size,
         "student": args.init if args.init != "scratch" else args.size,
         "teacher_size": args.teacher_size,
         "seconds_per_step": {arm: round(value, 4) for arm, value in per_step.items()},
-        "steps": {arm: int(args.minutes * 60 / value) for arm, value in per_step.items()},
+        "steps": steps,
     }
 
 
@@ -80,7 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--init", required=True, help="the students' starting weights, or 'scratch'")
     parser.add_argument("--size", default="4x256", help="LAYERSxHIDDEN of a student from scratch")
     parser.add_argument("--teacher-size", default="8x512")
-    parser.add_argument("--minutes", type=float, required=True, help="each arm's compute on this machine")
+    compute = parser.add_mutually_exclusive_group(required=True)
+    compute.add_argument("--minutes", type=float, help="each arm's compute on this machine")
+    compute.add_argument("--alone-steps", type=int, help="the lone arm's steps, when it has already run")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--positions", type=int, default=192)

@@ -37,3 +37,15 @@ def test_the_distilled_arm_gets_fewer_steps_and_the_budget_is_measured_once(
     out.write_text(json.dumps(written))
     budget.main(flags)
     assert capsys.readouterr().out.split() == ["7", "3"]
+
+    # The lone arm already trained: its steps are pinned and the distilled arm's follow by the ratio.
+    pinned = tmp_path / "pinned.json"
+    budget.main(
+        [*flags[:2], "--alone-steps", "1000", "--out", str(pinned), "--data", str(data_dir), "--teacher-size", "4x512"]
+        + ["--batch-size", "4", "--threads", "1", "--rounds", "1", "--steps", "3"]
+    )
+    written = json.loads(pinned.read_text())
+    seconds = written["seconds_per_step"]
+    assert capsys.readouterr().out.split() == ["1000", str(written["steps"]["kd"])]
+    assert written["steps"]["kd"] == pytest.approx(1000 * seconds["alone"] / seconds["kd"], rel=0.01, abs=1)
+    assert written["minutes"] == pytest.approx(1000 * seconds["alone"] / 60, abs=0.1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from model.batches import IGNORE, MaskedWindows, PoemBatches, read_poems
 from model.distill import kd_loss
@@ -230,6 +231,28 @@ def test_kd_loss_is_zero_for_the_teachers_own_logits_and_pulls_a_student_toward_
     mask[:, -1] = False
     assert kd_loss(wrong_there, teacher, mask, 2.0).item() == pytest.approx(0.0, abs=1e-6)
     assert kd_loss(wrong_there, teacher, torch.ones_like(mask), 2.0).item() > 0.01
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_kd_loss_and_its_gradient_are_autograds_through_log_softmax_and_kl_div(dtype: torch.dtype) -> None:
+    torch.manual_seed(1)
+    student, teacher = 3 * torch.randn(3, 4, 50, dtype=dtype), 3 * torch.randn(3, 4, 50, dtype=dtype)
+    mask, before = torch.rand(3, 4) < 0.7, student.clone()
+    ours = student.clone().requires_grad_()
+    kd_loss(ours, teacher, mask, 2.0).backward(torch.tensor(1.5))
+    plain = student.double().requires_grad_()
+    kl = F.kl_div(
+        F.log_softmax(plain[mask] / 2.0, dim=-1),
+        F.log_softmax(teacher.double()[mask] / 2.0, dim=-1),
+        log_target=True,
+        reduction="batchmean",
+    )
+    (1.5 * kl * 4.0).backward()
+    assert kd_loss(student, teacher, mask, 2.0).item() == pytest.approx(kl.item() * 4.0, rel=1e-5)
+    assert ours.grad.dtype == dtype and student.equal(before) and ours.equal(before)  # inputs left as they were
+    tolerance = 1e-6 if dtype == torch.float32 else 1e-2
+    assert torch.allclose(ours.grad.double(), plain.grad, atol=tolerance)
+    assert not ours.grad[~mask].any()
 
 
 def test_distilling_a_tiny_student_from_a_tiny_teacher_runs_and_logs(
