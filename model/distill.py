@@ -14,7 +14,7 @@ class _SoftTargetKL(torch.autograd.Function):
     """KL(teacher_T || student_T) · T² over rows of logits, with its gradient written out,
     T · (softmax(student / T) - softmax(teacher / T)) / rows: autograd through log_softmax and
     kl_div kept several vocabulary-wide temporaries, and the loss cost as much as the student's
-    whole step (model card, "What sped training up")."""
+    whole step (model card: "The distillation loss was half the distilled step's extra cost")."""
 
     @staticmethod
     def forward(ctx, student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
