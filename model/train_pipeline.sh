@@ -13,7 +13,7 @@
 # 5. the teacher: 8 layers × 512, 192 positions, from scratch, bf16 autocast where the CPU has it;
 #    TEACHER_STEPS batches of 64 (~3,500 tokens each).
 # 6. the student distilled from the teacher (KL at temperature 2, half the loss).
-# 7. the better of the two by dev perplexity is shipped (`model.ship`).
+# 7. the better of the two, by perplexity over all dev poems (诗 and 词), is shipped (`model.ship`).
 # 8. the half-cost student (2 × 128, half the served decode step; `bench.step_cost`), from scratch,
 #    distilled, HALF_STEPS batches of 32: reported in the model card, not shipped.
 # 9. the model card's figures for all of them, into runs/report/ (model/report.sh).
