@@ -30,8 +30,8 @@ int8() {
 }
 
 # the baseline's weights from git, its IR exported by today's code (the IR's inputs have changed since)
-[ -f "$BASELINE/openvino/decoder.xml" ] || { mkdir -p "$BASELINE" && for f in config.json generation_config.json vocab.txt model.safetensors train_lines.npy; do
-    git show "$BASELINE_COMMIT:model/weights/$f" > "$BASELINE/$f"; done && $PY -m model.export --model "$BASELINE"; }
+[ -f "$BASELINE/openvino/decoder.xml" ] || { bash model/weights_from_git.sh "$BASELINE_COMMIT" "$BASELINE" config.json \
+    generation_config.json vocab.txt model.safetensors train_lines.npy && $PY -m model.export --model "$BASELINE"; }
 [ -f runs/student_half/model/openvino/decoder.xml ] || $PY -m model.export --model runs/student_half/model
 
 for run in teacher student_alone student_kd student_half; do report "ppl_$run" perplexities "runs/$run/model"; done

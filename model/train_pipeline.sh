@@ -30,8 +30,8 @@ train() { $PY -W ignore -m model.train --stage finetune --device "$DEVICE" --res
 done_() { [ -f "$1/model/model.safetensors" ]; }
 
 STUDENT_INIT_COMMIT=d17354f
-[ -f runs/student_init/model.safetensors ] || { mkdir -p runs/student_init && for f in config.json vocab.txt model.safetensors; do
-    git show "$STUDENT_INIT_COMMIT:model/weights/$f" > "runs/student_init/$f"; done; }
+[ -f runs/student_init/model.safetensors ] || bash model/weights_from_git.sh "$STUDENT_INIT_COMMIT" runs/student_init \
+    config.json vocab.txt model.safetensors
 read -r alone_steps kd_steps <<< "$($PY -m model.budget --init runs/student_init --teacher-size "$TEACHER_SIZE" \
     --minutes "$STUDENT_MINUTES" --out runs/student_budget.json)"
 student=(--init runs/student_init --max-positions 192 --batch-size 32 --lr 5e-4 --warmup 300 --eval-every 1000 --seed 4)
@@ -41,7 +41,8 @@ done_ runs/teacher || train --init scratch --out runs/teacher --size "$TEACHER_S
     --checkpoint-minutes 10 --seed 3
 done_ runs/student_kd || train --out runs/student_kd "${student[@]}" --max-steps "$kd_steps" --teacher runs/teacher/model
 best=$($PY -m model.compare runs/student_kd runs/student_alone)
-[ -f runs/shipped ] || { $PY -m model.ship "$best/model" --version "${SHIP_VERSION:-$(date +%Y.%m.%d)}" && echo "$best" > runs/shipped; }
+version=${SHIP_VERSION:-$(date +%Y.%m.%d)-${best##*student_}}  # the arm that won in the name: …-kd or …-alone
+[ -f runs/shipped ] || { $PY -m model.ship "$best/model" --version "$version" && echo "$best" > runs/shipped; }
 done_ runs/student_half || train --init scratch --out runs/student_half --size 2x128 --max-positions 192 \
     --batch-size 32 --max-steps "$HALF_STEPS" --lr 1e-3 --warmup 500 --eval-every 2000 --seed 5 \
     --teacher runs/teacher/model
