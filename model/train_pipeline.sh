@@ -16,7 +16,8 @@
 # 7. the better of the two, by perplexity over all dev poems (诗 and 词), is shipped (`model.ship`).
 # 8. the half-cost student (2 × 128, half the served decode step; `bench.step_cost`), from scratch,
 #    distilled, HALF_STEPS batches of 32: reported in the model card, not shipped.
-# 9. the model card's figures for all of them, into runs/report/ (model/report.sh).
+# 9. the model card's figures, into runs/report/ (model/report.sh): the shipped model's right after
+#    stage 7, the half-cost student's at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -40,9 +41,14 @@ done_ runs/teacher || train --init scratch --out runs/teacher --size "$TEACHER_S
     --batch-size 64 --max-steps "$TEACHER_STEPS" --lr 6e-4 --warmup 1000 --eval-every 1000 \
     --checkpoint-minutes 10 --seed 3
 done_ runs/student_kd || train --out runs/student_kd "${student[@]}" --max-steps "$kd_steps" --teacher runs/teacher/model
-best=$($PY -m model.compare runs/student_kd runs/student_alone)
-version=${SHIP_VERSION:-$(date +%Y.%m.%d)-${best##*student_}}  # the arm that won in the name: …-kd or …-alone
-[ -f runs/shipped ] || { $PY -m model.ship "$best/model" --version "$version" && echo "$best" > runs/shipped; }
+ship_best() {
+    local best version
+    best=$($PY -m model.compare runs/student_kd runs/student_alone) || return  # set -e does not reach in here
+    version=${SHIP_VERSION:-$(date +%Y.%m.%d)-${best##*student_}}  # the arm that won in the name: …-kd or …-alone
+    $PY -m model.ship "$best/model" --version "$version" && echo "$best" > runs/shipped
+}
+[ -f runs/shipped ] || ship_best
+bash model/report.sh  # the shipped model's figures first: the half-cost student is not shipped
 done_ runs/student_half || train --init scratch --out runs/student_half --size 2x128 --max-positions 192 \
     --batch-size 32 --max-steps "$HALF_STEPS" --lr 1e-3 --warmup 500 --eval-every 2000 --seed 5 \
     --teacher runs/teacher/model
