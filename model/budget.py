@@ -10,10 +10,12 @@ teacher's shape with random weights: a step's cost does not depend on the values
 minutes into each arm's steps and writes them with the CPU to --out. Later calls only read that
 file, so a pipeline resumed on another machine keeps the same budgets. Prints "ALONE KD".
 
-Where the lone arm has run and the distilled step has changed since (its loss got faster), measure
-again with its steps pinned: the distilled arm gets them times the ratio of the two steps' costs.
+Where one arm has run already, measure with its steps pinned and the other arm gets them times the
+ratio of the two steps' costs: the lone arm after the distilled step changed (its loss got faster),
+the distilled arm when it ran first (the half-cost student's lone arm came after it).
 
     python -m model.budget --init runs/student_init --alone-steps 17657 --out runs/student_budget.json
+    python -m model.budget --init scratch --size 2x128 --kd-steps 8000 --out runs/half_budget.json
 """
 
 from __future__ import annotations
@@ -68,10 +70,13 @@ def measure(args: argparse.Namespace) -> dict:
             if round_:
                 arms[arm].append(seconds)
     per_step = {arm: statistics.median(values) for arm, values in arms.items()}
-    # The distilled arm's steps from the ratio of the two, timed in the same rounds: a run pinned to
-    # --alone-steps (the lone arm already trained) gets a fair budget on a faster or slower day too.
-    alone = args.alone_steps or int(args.minutes * 60 / per_step["alone"])
-    steps = {"alone": alone, "kd": int(alone * per_step["alone"] / per_step["kd"])}
+    # One arm's steps from the other's by the ratio of the two, timed in the same rounds: a run pinned
+    # to the steps of an arm already trained gets a fair budget on a faster or slower day too.
+    if args.kd_steps:
+        alone = int(args.kd_steps * per_step["kd"] / per_step["alone"])
+    else:
+        alone = args.alone_steps or int(args.minutes * 60 / per_step["alone"])
+    steps = {"alone": alone, "kd": args.kd_steps or int(alone * per_step["alone"] / per_step["kd"])}
     return {
         "cpu": cpu_summary(),
         "bf16": autocast is not None,
@@ -92,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     compute = parser.add_mutually_exclusive_group(required=True)
     compute.add_argument("--minutes", type=float, help="each arm's compute on this machine")
     compute.add_argument("--alone-steps", type=int, help="the lone arm's steps, when it has already run")
+    compute.add_argument("--kd-steps", type=int, help="the distilled arm's steps, when it has already run")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=ROOT / "data")
     parser.add_argument("--positions", type=int, default=192)

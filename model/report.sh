@@ -8,6 +8,7 @@
 # - int8: the same for the shipped INT8 IR (model.ir_score) and its fp32 weights
 # - step_cost: the decode step of the baseline (2026.12.01), the shipped model and the
 #   half-cost student, in one run (bench.step_cost)
+# - samples_half, samples_half_alone: the card's samples from each half-cost student
 # - teacher_nll: 512 poems of the baseline and of the shipped model, read by the teacher
 # - quality_shipped, quality_baseline: bench.quality of each; samples: the card's samples
 # - curves: every run's dev perplexity, drawn into model/curves.png
@@ -42,9 +43,15 @@ report quality_shipped $PY -m bench.quality --model model/weights
 report quality_baseline $PY -m bench.quality --model "$BASELINE"
 report samples $PY -m bench.samples
 
-HALF=runs/student_half/model
-[ -f "$HALF/model.safetensors" ] || { echo "report: the half-cost student's figures wait for $HALF" >&2; exit 0; }
-[ -f "$HALF/openvino/decoder.xml" ] || $PY -m model.export --model "$HALF"
-report ppl_student_half perplexities "$HALF"
-report step_cost $PY -m bench.step_cost "$BASELINE" model/weights "$HALF" --rounds 12
-report curves $PY -m model.curves runs/teacher runs/student_alone runs/student_kd runs/student_half --out model/curves.png
+half_cost() {  # RUN: its figures, or exit while it trains
+    local model=runs/$1/model
+    [ -f "$model/model.safetensors" ] || { echo "report: the half-cost student's figures wait for $model" >&2; exit 0; }
+    [ -f "$model/openvino/decoder.xml" ] || $PY -m model.export --model "$model"
+    report "ppl_$1" perplexities "$model"
+    report "samples_${1#student_}" $PY -m bench.samples --model "$model"
+}
+half_cost student_half
+report step_cost $PY -m bench.step_cost "$BASELINE" model/weights runs/student_half/model --rounds 12
+half_cost student_half_alone
+report curves $PY -m model.curves runs/teacher runs/student_alone runs/student_kd runs/student_half \
+    runs/student_half_alone --out model/curves.png

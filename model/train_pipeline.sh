@@ -16,8 +16,10 @@
 # 7. the better of the two, by perplexity over all dev poems (诗 and 词), is shipped (`model.ship`).
 # 8. the half-cost student (2 × 128, half the served decode step; `bench.step_cost`), from scratch,
 #    distilled, HALF_STEPS batches of 32: reported in the model card, not shipped.
-# 9. the model card's figures, into runs/report/ (model/report.sh): the shipped model's right after
-#    stage 7, the half-cost student's at the end.
+# 9. the same student alone, for the distilled one's compute (`model.budget --kd-steps`): the
+#    teacher's forward is most of a distilled step at this size, so alone it gets several times the steps.
+# 10. the model card's figures, into runs/report/ (model/report.sh): the shipped model's right after
+#    stage 7, the half-cost students' at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -49,7 +51,11 @@ ship_best() {
 }
 [ -f runs/shipped ] || ship_best
 bash model/report.sh  # the shipped model's figures first: the half-cost student is not shipped
-done_ runs/student_half || train --init scratch --out runs/student_half --size 2x128 --max-positions 192 \
-    --batch-size 32 --max-steps "$HALF_STEPS" --lr 1e-3 --warmup 500 --eval-every 2000 --seed 5 \
+half=(--init scratch --size 2x128 --max-positions 192 --batch-size 32 --lr 1e-3 --warmup 500 --seed 5)
+done_ runs/student_half || train --out runs/student_half "${half[@]}" --max-steps "$HALF_STEPS" --eval-every 2000 \
     --teacher runs/teacher/model
+read -r half_alone_steps _ <<< "$($PY -m model.budget --init scratch --size 2x128 --teacher-size "$TEACHER_SIZE" \
+    --kd-steps "$HALF_STEPS" --out runs/half_budget.json)"
+done_ runs/student_half_alone || train --out runs/student_half_alone "${half[@]}" --max-steps "$half_alone_steps" \
+    --eval-every 4000
 bash model/report.sh

@@ -49,3 +49,15 @@ def test_the_distilled_arm_gets_fewer_steps_and_the_budget_is_measured_once(
     assert capsys.readouterr().out.split() == ["1000", str(written["steps"]["kd"])]
     assert written["steps"]["kd"] == pytest.approx(1000 * seconds["alone"] / seconds["kd"], rel=0.01, abs=1)
     assert written["minutes"] == pytest.approx(1000 * seconds["alone"] / 60, abs=0.1)
+
+    # The distilled arm trained first: its steps are pinned and the lone arm gets more by the ratio.
+    pinned_kd = tmp_path / "pinned_kd.json"
+    budget.main(
+        [*flags[:2], "--kd-steps", "1000", "--out", str(pinned_kd), "--data", str(data_dir), "--teacher-size", "4x512"]
+        + ["--batch-size", "4", "--threads", "1", "--rounds", "1", "--steps", "3"]
+    )
+    written = json.loads(pinned_kd.read_text())
+    seconds = written["seconds_per_step"]
+    assert capsys.readouterr().out.split() == [str(written["steps"]["alone"]), "1000"]
+    assert written["steps"]["alone"] == pytest.approx(1000 * seconds["kd"] / seconds["alone"], rel=0.01, abs=1)
+    assert written["steps"]["alone"] > 1000
