@@ -50,7 +50,7 @@ ship_best() {
     $PY -m model.ship "$best/model" --version "$version" && echo "$best" > runs/shipped
 }
 [ -f runs/shipped ] || ship_best
-bash model/report.sh  # the shipped model's figures first: the half-cost student is not shipped
+bash model/report.sh  # the shipped model's figures first: the half-cost students are not shipped
 half=(--init scratch --size 2x128 --max-positions 192 --batch-size 32 --lr 1e-3 --warmup 500 --seed 5)
 done_ runs/student_half || train --out runs/student_half "${half[@]}" --max-steps "$HALF_STEPS" --eval-every 2000 \
     --teacher runs/teacher/model

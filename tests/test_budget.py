@@ -38,26 +38,25 @@ def test_the_distilled_arm_gets_fewer_steps_and_the_budget_is_measured_once(
     budget.main(flags)
     assert capsys.readouterr().out.split() == ["7", "3"]
 
+    def pinned(arm_flag: str) -> tuple[list[str], dict]:
+        """One arm's steps pinned at 1000: what it prints, and the file it writes."""
+        out = tmp_path / f"{arm_flag}.json"
+        budget.main(
+            [*flags[:2], arm_flag, "1000", "--out", str(out), "--data", str(data_dir), "--teacher-size", "4x512"]
+            + ["--batch-size", "4", "--threads", "1", "--rounds", "1", "--steps", "3"]
+        )
+        return capsys.readouterr().out.split(), json.loads(out.read_text())
+
     # The lone arm already trained: its steps are pinned and the distilled arm's follow by the ratio.
-    pinned = tmp_path / "pinned.json"
-    budget.main(
-        [*flags[:2], "--alone-steps", "1000", "--out", str(pinned), "--data", str(data_dir), "--teacher-size", "4x512"]
-        + ["--batch-size", "4", "--threads", "1", "--rounds", "1", "--steps", "3"]
-    )
-    written = json.loads(pinned.read_text())
+    printed, written = pinned("--alone-steps")
     seconds = written["seconds_per_step"]
-    assert capsys.readouterr().out.split() == ["1000", str(written["steps"]["kd"])]
+    assert printed == ["1000", str(written["steps"]["kd"])]
     assert written["steps"]["kd"] == pytest.approx(1000 * seconds["alone"] / seconds["kd"], rel=0.01, abs=1)
     assert written["minutes"] == pytest.approx(1000 * seconds["alone"] / 60, abs=0.1)
 
     # The distilled arm trained first: its steps are pinned and the lone arm gets more by the ratio.
-    pinned_kd = tmp_path / "pinned_kd.json"
-    budget.main(
-        [*flags[:2], "--kd-steps", "1000", "--out", str(pinned_kd), "--data", str(data_dir), "--teacher-size", "4x512"]
-        + ["--batch-size", "4", "--threads", "1", "--rounds", "1", "--steps", "3"]
-    )
-    written = json.loads(pinned_kd.read_text())
+    printed, written = pinned("--kd-steps")
     seconds = written["seconds_per_step"]
-    assert capsys.readouterr().out.split() == [str(written["steps"]["alone"]), "1000"]
+    assert printed == [str(written["steps"]["alone"]), "1000"]
     assert written["steps"]["alone"] == pytest.approx(1000 * seconds["kd"] / seconds["alone"], rel=0.01, abs=1)
     assert written["steps"]["alone"] > 1000
