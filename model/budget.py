@@ -72,11 +72,14 @@ def measure(args: argparse.Namespace) -> dict:
     per_step = {arm: statistics.median(values) for arm, values in arms.items()}
     # One arm's steps from the other's by the ratio of the two, timed in the same rounds: a run pinned
     # to the steps of an arm already trained gets a fair budget on a faster or slower day too.
+    kd_per_alone = per_step["kd"] / per_step["alone"]
     if args.kd_steps:
-        alone = int(args.kd_steps * per_step["kd"] / per_step["alone"])
+        kd = args.kd_steps
+        alone = int(kd * kd_per_alone)
     else:
         alone = args.alone_steps or int(args.minutes * 60 / per_step["alone"])
-    steps = {"alone": alone, "kd": args.kd_steps or int(alone * per_step["alone"] / per_step["kd"])}
+        kd = int(alone / kd_per_alone)
+    steps = {"alone": alone, "kd": kd}
     return {
         "cpu": cpu_summary(),
         "bf16": autocast is not None,

@@ -8,9 +8,9 @@
 # - int8: the same for the shipped INT8 IR (model.ir_score) and its fp32 weights
 # - step_cost: the decode step of the issue's baseline (2026.12.01), the shipped model and the
 #   half-cost student, in one run (bench.step_cost)
-# - samples_half, samples_half_alone: the card's samples from each half-cost student
 # - teacher_nll: 512 poems of the baseline and of the shipped model, read by the teacher
 # - quality_shipped, quality_baseline: bench.quality of each; samples: the card's samples
+# - samples_half, samples_half_alone: the card's samples from each half-cost student
 # - curves: every run's dev perplexity, drawn into model/curves.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
